@@ -1,0 +1,114 @@
+"""`Function`: the one way an op enters the graph, for built-in ops and users' own alike.
+
+A subclass writes `forward(ctx, *arrays, **kwargs)` and `backward(ctx, *grads)` on plain ndarrays.
+`apply` runs forward on the inputs' arrays and, when recording, makes the Function instance itself
+the graph node (the `ctx`): it keeps the input Tensors (`parents`) and whatever forward saved.
+The backward walk (autograd.py) reduces broadcast gradients and checks shapes centrally,
+so no op ever has to undo NumPy broadcasting itself.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .grad_mode import _state
+from .tensor import Tensor
+
+_ndarray = np.ndarray
+_new = object.__new__
+
+
+class Function:
+    """Base class of every differentiable op. Subclass it and call `MyOp.apply(*tensors, **kwargs)`.
+
+    Positional arguments may be Tensors or constants (Python scalars, ndarrays, None); constants reach
+    forward unchanged and get no gradient. `backward` returns one gradient (or None) per positional
+    argument; a gradient may have the broadcast shape, the engine sums it back to the input's shape.
+    """
+
+    __slots__ = ("parents", "needs_input_grad", "saved_tensors", "_record")
+    saved_tensors: tuple
+    n_outputs = 1          # class defaults: a multi-output node overrides them on the instance
+    _retained = None       # {output index: Tensor} for tensors that called retain_grad()
+    _out_meta: list
+
+    def save_for_backward(self, *arrays: Any) -> None:
+        """Keep arrays for backward; a no-op when nothing is being recorded (under no_grad)."""
+        if self._record:
+            self.saved_tensors = arrays
+        else:
+            self.saved_tensors = ()
+
+    @staticmethod
+    def forward(ctx: "Function", *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx: "Function", *grads: np.ndarray) -> Any:
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *args: Any, **kwargs: Any) -> Any:
+        """Run forward on the arrays of `args`; record the node when grad mode is on and any input
+        requires grad. Returns a Tensor, or a tuple of Tensors when forward returns a tuple."""
+        ctx = _new(cls)
+        # one- and two-input ops are the hot path: unrolled, they cost about half of the generic loop
+        if len(args) == 2:
+            x, y = args
+            if isinstance(x, Tensor):
+                nx, x = x._requires_grad, x.data
+            else:
+                nx = False
+            if isinstance(y, Tensor):
+                ny, y = y._requires_grad, y.data
+            else:
+                ny = False
+            needs = (nx, ny)
+            record = (nx or ny) and _state["enabled"]
+            ctx._record = record
+            ctx.needs_input_grad = needs
+            out = cls.forward(ctx, x, y, **kwargs)
+        elif len(args) == 1 and isinstance(args[0], Tensor):
+            x = args[0]
+            record = x._requires_grad and _state["enabled"]
+            ctx._record = record
+            ctx.needs_input_grad = (x._requires_grad,)
+            out = cls.forward(ctx, x.data, **kwargs)
+        else:
+            needs = tuple([isinstance(a, Tensor) and a._requires_grad for a in args])
+            record = True in needs and _state["enabled"]
+            ctx._record = record
+            ctx.needs_input_grad = needs
+            out = cls.forward(ctx, *[a.data if isinstance(a, Tensor) else a for a in args], **kwargs)
+        if type(out) is tuple:
+            return _wrap_outputs(ctx, out, args, record)
+        if type(out) is not _ndarray:
+            out = np.asarray(out)
+        if record and out.dtype.kind == "f":
+            ctx.parents = args
+            return _make(out, True, ctx)
+        return _make(out, False, None)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}>"
+
+
+def _wrap_outputs(ctx: Function, outs: tuple, args: tuple, record: bool) -> tuple:
+    """Several outputs share one node; only float outputs are differentiable (indices are not)."""
+    outputs = []
+    for i, out in enumerate(outs):
+        if type(out) is not _ndarray:
+            out = np.asarray(out)
+        differentiable = record and out.dtype.kind == "f"
+        t = _make(out, differentiable, ctx if differentiable else None)
+        t._out_index = i
+        outputs.append(t)
+    if record:
+        ctx.parents = args
+        ctx.n_outputs = len(outs)
+        ctx._out_meta = [(t.data.shape, t.data.dtype) for t in outputs]
+    return tuple(outputs)
+
+
+_make = Tensor._make

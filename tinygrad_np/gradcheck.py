@@ -1,0 +1,103 @@
+"""`gradcheck`: backprop against central finite differences, in float64, with PyTorch's meaning.
+
+The scalar being differentiated is L(x) = Σₖ ⟨vₖ, fₖ(x)⟩ with random upstream gradients vₖ, so every
+entry of the Jacobian takes part (a plain `.sum()` would hide errors that cancel across outputs).
+Slow mode compares every element of every input; `fast_mode` compares one random directional
+derivative per input, uᵀ∇L, which costs two evaluations of `fn` instead of two per element.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence, Union
+
+import numpy as np
+
+from .grad_mode import enable_grad, no_grad
+from .tensor import Tensor
+
+
+class GradcheckError(RuntimeError):
+    """Backprop and finite differences disagree beyond the tolerances."""
+
+
+def _outputs(result: Any) -> list:
+    outs = list(result) if isinstance(result, (tuple, list)) else [result]
+    if not all(isinstance(o, Tensor) for o in outs):
+        raise TypeError("gradcheck: fn must return a Tensor or a tuple of Tensors")
+    return [o for o in outs if o.data.dtype.kind == "f"]
+
+
+def _objective(fn: Callable, inputs: list, vs: list) -> float:
+    with no_grad():
+        outs = _outputs(fn(*inputs))
+    return float(sum(np.sum(v * o.data) for v, o in zip(vs, outs)))
+
+
+def gradcheck(fn: Callable[..., Any], inputs: Union[Tensor, Sequence[Any]], *, eps: float = 1e-6,
+              atol: float = 1e-5, rtol: float = 1e-3, fast_mode: bool = False,
+              raise_exception: bool = True, seed: int = 0) -> bool:
+    """Check `fn`'s backprop against central differences for every input with requires_grad=True.
+
+    Float inputs are copied to float64 first (the check is meaningless in float32). Returns True, or
+    raises `GradcheckError` (returns False when `raise_exception=False`) naming the input, the worst
+    index, both values and the tolerances.
+    """
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    xs: list = []
+    for x in inputs:
+        if isinstance(x, Tensor) and x.data.dtype.kind == "f":
+            xs.append(Tensor(x.data.astype(np.float64), requires_grad=x.requires_grad))
+        else:
+            xs.append(x)
+    checked = [i for i, x in enumerate(xs) if isinstance(x, Tensor) and x.requires_grad]
+    if not checked:
+        raise ValueError("gradcheck: no input has requires_grad=True, so there is nothing to check")
+    rng = np.random.default_rng(seed)
+    with enable_grad():
+        outs = _outputs(fn(*xs))
+    if not outs or not any(o.requires_grad for o in outs):
+        raise ValueError("gradcheck: fn's outputs do not depend on any input that requires grad")
+    vs = [rng.standard_normal(o.data.shape) for o in outs]
+    for k, (o, v) in enumerate(zip(outs, vs)):
+        if o.requires_grad:
+            o.backward(v, retain_graph=k < len(outs) - 1)
+    analytic = {i: (xs[i].grad.data if xs[i].grad is not None else np.zeros_like(xs[i].data)) for i in checked}
+
+    for i in checked:
+        x = xs[i].data
+        if fast_mode:
+            u = rng.standard_normal(x.shape)
+            base = x.copy()
+            x += eps * u
+            plus = _objective(fn, xs, vs)
+            x[...] = base - eps * u
+            minus = _objective(fn, xs, vs)
+            x[...] = base
+            numerical, backprop = (plus - minus) / (2 * eps), float(np.sum(analytic[i] * u))
+            if abs(backprop - numerical) > atol + rtol * abs(numerical):
+                return _fail(f"gradcheck (fast_mode): input {i}, random direction: backprop {backprop:.6g} vs "
+                             f"numerical {numerical:.6g} (atol={atol:g}, rtol={rtol:g}); rerun with "
+                             "fast_mode=False to find the index", raise_exception)
+            continue
+        numerical = np.empty(x.shape)
+        flat = x.reshape(-1)          # a view: perturbing it perturbs the input
+        for j in range(flat.size):
+            orig = flat[j]
+            flat[j] = orig + eps
+            plus = _objective(fn, xs, vs)
+            flat[j] = orig - eps
+            minus = _objective(fn, xs, vs)
+            flat[j] = orig
+            numerical.reshape(-1)[j] = (plus - minus) / (2 * eps)
+        excess = np.abs(analytic[i] - numerical) - (atol + rtol * np.abs(numerical))
+        if excess.size and (np.max(excess) > 0 or not np.all(np.isfinite(analytic[i]))):
+            worst = np.unravel_index(int(np.nanargmax(np.where(np.isfinite(excess), excess, np.inf))), x.shape)
+            return _fail(f"gradcheck: input {i}, index {tuple(int(w) for w in worst)}: backprop "
+                         f"{analytic[i][worst]:.6g} vs numerical {numerical[worst]:.6g} "
+                         f"(atol={atol:g}, rtol={rtol:g})", raise_exception)
+    return True
+
+
+def _fail(message: str, raise_exception: bool) -> bool:
+    if raise_exception:
+        raise GradcheckError(message)
+    return False

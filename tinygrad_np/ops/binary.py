@@ -1,0 +1,126 @@
+"""Binary ops with NumPy broadcasting. Either operand may be a constant (Python scalar or ndarray)."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..function import Function
+
+
+def _broadcast_error(op: str, x: object, y: object) -> ValueError:
+    return ValueError(f"{op}: shapes {np.shape(x)} and {np.shape(y)} cannot be broadcast together")
+
+
+class Add(Function):
+    @staticmethod
+    def forward(ctx, x, y):
+        try:
+            return x + y
+        except ValueError:
+            raise _broadcast_error("add", x, y) from None
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, grad
+
+
+class Sub(Function):
+    @staticmethod
+    def forward(ctx, x, y):
+        try:
+            return x - y
+        except ValueError:
+            raise _broadcast_error("sub", x, y) from None
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, (-grad if ctx.needs_input_grad[1] else None)
+
+
+class Mul(Function):
+    @staticmethod
+    def forward(ctx, x, y):
+        ctx.save_for_backward(x, y)
+        try:
+            return x * y
+        except ValueError:
+            raise _broadcast_error("mul", x, y) from None
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, y = ctx.saved_tensors
+        return (grad * y if ctx.needs_input_grad[0] else None,
+                grad * x if ctx.needs_input_grad[1] else None)
+
+
+class Div(Function):
+    @staticmethod
+    def forward(ctx, x, y):
+        try:
+            out = x / y
+        except ValueError:
+            raise _broadcast_error("div", x, y) from None
+        ctx.save_for_backward(y, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        y, out = ctx.saved_tensors
+        gx = grad / y
+        return gx, (-gx * out if ctx.needs_input_grad[1] else None)   # d(x/y)/dy = -(x/y)/y
+
+
+class Pow(Function):
+    @staticmethod
+    def forward(ctx, x, y):
+        try:
+            out = x ** y
+        except ValueError:
+            raise _broadcast_error("pow", x, y) from None
+        ctx.save_for_backward(x, y, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, y, out = ctx.saved_tensors
+        gx = grad * y * x ** (y - 1) if ctx.needs_input_grad[0] else None
+        gy = grad * out * np.log(x) if ctx.needs_input_grad[1] else None
+        return gx, gy
+
+
+class MatMul(Function):
+    """`x @ y` with np.matmul semantics: 1-D operands are promoted, leading (batch) axes broadcast."""
+
+    @staticmethod
+    def forward(ctx, x, y):
+        x, y = np.asarray(x), np.asarray(y)
+        if x.ndim == 0 or y.ndim == 0:
+            raise ValueError(f"matmul: both operands need at least one dimension, got shapes {x.shape} and {y.shape}")
+        k1, k2 = x.shape[-1], y.shape[-2] if y.ndim > 1 else y.shape[0]
+        if k1 != k2:
+            raise ValueError(f"matmul: shapes {x.shape} and {y.shape} do not align ({k1} != {k2})")
+        ctx.save_for_backward(x, y)
+        try:
+            return x @ y
+        except ValueError:
+            raise ValueError(f"matmul: batch shapes of {x.shape} and {y.shape} cannot be broadcast") from None
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, y = ctx.saved_tensors
+        if x.ndim == 1 and y.ndim == 1:
+            return grad * y, grad * x
+        g = grad
+        if x.ndim == 1:
+            g = np.expand_dims(g, -2)
+        if y.ndim == 1:
+            g = np.expand_dims(g, -1)
+        gx = gy = None
+        if ctx.needs_input_grad[0]:
+            gx = g @ (y[:, None] if y.ndim == 1 else np.swapaxes(y, -1, -2))      # dX = G Yᵀ
+            if x.ndim == 1:
+                gx = gx[..., 0, :]
+        if ctx.needs_input_grad[1]:
+            gy = (x[None, :] if x.ndim == 1 else np.swapaxes(x, -1, -2)) @ g       # dY = Xᵀ G
+            if y.ndim == 1:
+                gy = gy[..., 0]
+        return gx, gy

@@ -1,0 +1,120 @@
+"""Shape ops, indexing, joining and selection. Gradients are moved back, never changed."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..function import Function
+from .reduce import normalize_dims
+
+
+class Reshape(Function):
+    @staticmethod
+    def forward(ctx, x, shape=()):
+        ctx.shape = x.shape
+        try:
+            return x.reshape(shape)
+        except (ValueError, TypeError):
+            raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} into {tuple(shape)}") from None
+
+    @staticmethod
+    def backward(ctx, grad): return grad.reshape(ctx.shape)
+
+
+class Permute(Function):
+    @staticmethod
+    def forward(ctx, x, dims=()):
+        if sorted(d % max(x.ndim, 1) for d in dims) != list(range(x.ndim)):
+            raise ValueError(f"permute: {tuple(dims)} is not a permutation of the {x.ndim} dims of shape {x.shape}")
+        ctx.dims = dims
+        return np.transpose(x, dims)
+
+    @staticmethod
+    def backward(ctx, grad): return np.transpose(grad, np.argsort([d % grad.ndim for d in ctx.dims]))
+
+
+class Expand(Function):
+    @staticmethod
+    def forward(ctx, x, shape=()):
+        lead = len(shape) - x.ndim
+        if lead < 0:
+            raise ValueError(f"expand: cannot expand shape {x.shape} to fewer dims {tuple(shape)}")
+        target = tuple(x.shape[i - lead] if s == -1 and i >= lead else s for i, s in enumerate(shape))
+        try:
+            return np.broadcast_to(x, target)
+        except ValueError:
+            raise ValueError(f"expand: cannot expand shape {x.shape} to {tuple(shape)}") from None
+
+    @staticmethod
+    def backward(ctx, grad): return grad          # the engine sums the gradient back to the input's shape
+
+
+def _is_advanced(index) -> bool:
+    items = index if isinstance(index, tuple) else (index,)
+    return any(isinstance(i, (np.ndarray, list)) for i in items)
+
+
+class GetItem(Function):
+    """Basic slicing (views) and integer-array indexing; repeated indices accumulate their gradients."""
+
+    @staticmethod
+    def forward(ctx, x, index=()):
+        ctx.shape, ctx.dtype, ctx.index = x.shape, x.dtype, index
+        try:
+            return x[index]
+        except IndexError as e:
+            raise IndexError(f"getitem: {e} (tensor shape {x.shape})") from None
+
+    @staticmethod
+    def backward(ctx, grad):
+        out = np.zeros(ctx.shape, grad.dtype)
+        if _is_advanced(ctx.index):
+            np.add.at(out, ctx.index, grad)         # scatter-add: repeated indices must accumulate
+        else:
+            out[ctx.index] = grad
+        return out
+
+
+class Cat(Function):
+    @staticmethod
+    def forward(ctx, *xs, dim=0):
+        (axis,) = normalize_dims(dim, xs[0].ndim, "cat") or (0,)
+        try:
+            out = np.concatenate(xs, axis=axis)
+        except ValueError:
+            raise ValueError(f"cat: shapes {[x.shape for x in xs]} do not match outside dim {dim}") from None
+        ctx.axis, ctx.splits = axis, np.cumsum([x.shape[axis] for x in xs])[:-1]
+        return out
+
+    @staticmethod
+    def backward(ctx, grad): return tuple(np.split(grad, ctx.splits, axis=ctx.axis))
+
+
+class Stack(Function):
+    @staticmethod
+    def forward(ctx, *xs, dim=0):
+        (axis,) = normalize_dims(dim, xs[0].ndim + 1, "stack") or (0,)
+        if any(x.shape != xs[0].shape for x in xs):
+            raise ValueError(f"stack: all tensors need the same shape, got {[x.shape for x in xs]}")
+        ctx.axis = axis
+        return np.stack(xs, axis=axis)
+
+    @staticmethod
+    def backward(ctx, grad): return tuple(np.moveaxis(grad, ctx.axis, 0))
+
+
+class Where(Function):
+    @staticmethod
+    def forward(ctx, cond, x, y):
+        ctx.save_for_backward(cond)
+        try:
+            return np.where(cond, x, y)
+        except ValueError:
+            raise ValueError(f"where: shapes {np.shape(cond)}, {np.shape(x)} and {np.shape(y)} cannot be "
+                             "broadcast together") from None
+
+    @staticmethod
+    def backward(ctx, grad):
+        (cond,) = ctx.saved_tensors
+        return (None,
+                np.where(cond, grad, 0) if ctx.needs_input_grad[1] else None,
+                np.where(cond, 0, grad) if ctx.needs_input_grad[2] else None)

@@ -1,0 +1,171 @@
+"""Reductions along dims (`dim` may be None, an int or a tuple of ints), and the softmax family."""
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import numpy as np
+
+from ..function import Function
+
+
+def normalize_dims(dim: Any, ndim: int, op: str) -> Optional[tuple]:
+    """None → None (all dims); int or tuple → a sorted tuple of non-negative dims, range-checked."""
+    if dim is None:
+        return None
+    dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
+    lo = -max(ndim, 1)
+    for d in dims:
+        if not lo <= d < max(ndim, 1):
+            raise IndexError(f"{op}: dim {d} is out of range for a tensor of {ndim} dimensions")
+    return tuple(sorted({int(d) % max(ndim, 1) for d in dims})) if ndim else ()
+
+
+def expand_reduced(grad: np.ndarray, shape: tuple, dims: Optional[tuple], keepdim: bool) -> np.ndarray:
+    """Broadcast the gradient of a reduction back over the reduced axes (a read-only view)."""
+    if not keepdim:
+        grad = np.expand_dims(grad, dims) if dims is not None else np.reshape(grad, (1,) * len(shape))
+    return np.broadcast_to(grad, shape)
+
+
+class Sum(Function):
+    @staticmethod
+    def forward(ctx, x, dim=None, keepdim=False):
+        ctx.dims, ctx.keepdim, ctx.shape = normalize_dims(dim, x.ndim, "sum"), keepdim, x.shape
+        return np.sum(x, axis=ctx.dims, keepdims=keepdim)
+
+    @staticmethod
+    def backward(ctx, grad): return expand_reduced(grad, ctx.shape, ctx.dims, ctx.keepdim)
+
+
+class Mean(Function):
+    @staticmethod
+    def forward(ctx, x, dim=None, keepdim=False):
+        ctx.dims, ctx.keepdim, ctx.shape = normalize_dims(dim, x.ndim, "mean"), keepdim, x.shape
+        out = np.mean(x, axis=ctx.dims, keepdims=keepdim)
+        ctx.count = x.size // max(out.size, 1) if x.size else 0
+        return out
+
+    @staticmethod
+    def backward(ctx, grad): return expand_reduced(grad / ctx.count, ctx.shape, ctx.dims, ctx.keepdim)
+
+
+class Var(Function):
+    @staticmethod
+    def forward(ctx, x, dim=None, keepdim=False, correction=1):
+        dims = normalize_dims(dim, x.ndim, "var")
+        centered = x - np.mean(x, axis=dims, keepdims=True)
+        n = x.size // max(np.mean(x, axis=dims).size, 1)
+        ctx.save_for_backward(centered)
+        ctx.dims, ctx.keepdim, ctx.divisor = dims, keepdim, max(n - correction, 0)
+        return np.sum(centered * centered, axis=dims, keepdims=keepdim) / ctx.divisor
+
+    @staticmethod
+    def backward(ctx, grad):
+        (centered,) = ctx.saved_tensors                 # d var / dx = 2 (x - mean) / (n - correction)
+        return expand_reduced(grad, centered.shape, ctx.dims, ctx.keepdim) * (2 / ctx.divisor) * centered
+
+
+class _Extreme(Function):
+    """amax/amin: ties share the gradient equally (PyTorch's amax rule)."""
+    reduce = staticmethod(np.amax)
+
+    @classmethod
+    def forward(cls, ctx, x, dim=None, keepdim=False):
+        dims = normalize_dims(dim, x.ndim, cls.__name__.lower())
+        if x.size == 0:
+            raise ValueError(f"{cls.__name__.lower()}: cannot reduce an empty tensor of shape {x.shape}")
+        out = cls.reduce(x, axis=dims, keepdims=keepdim)
+        ctx.save_for_backward(x, out)
+        ctx.dims, ctx.keepdim = dims, keepdim
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, out = ctx.saved_tensors
+        hit = x == expand_reduced(out, x.shape, ctx.dims, ctx.keepdim)
+        share = expand_reduced(grad, x.shape, ctx.dims, ctx.keepdim) / np.sum(hit, axis=ctx.dims, keepdims=True)
+        return share * hit
+
+
+class AMax(_Extreme):
+    reduce = staticmethod(np.amax)
+
+
+class AMin(_Extreme):
+    reduce = staticmethod(np.amin)
+
+
+class ArgReduce(Function):
+    """`max(dim)`/`min(dim)`: two outputs, (values, int64 indices); the gradient goes to the index."""
+
+    @staticmethod
+    def forward(ctx, x, dim=0, keepdim=False, largest=True):
+        (axis,) = normalize_dims(dim, x.ndim, "max" if largest else "min") or (0,)
+        if x.ndim and x.shape[axis] == 0:
+            raise ValueError(f"{'max' if largest else 'min'}: dim {dim} of shape {x.shape} is empty")
+        x_ = x if x.ndim else x.reshape(1)
+        idx = (np.argmax if largest else np.argmin)(x_, axis=axis, keepdims=True)
+        values = np.take_along_axis(x_, idx, axis=axis)
+        ctx.save_for_backward(idx)
+        ctx.axis, ctx.keepdim, ctx.shape = axis, keepdim, x.shape
+        if not keepdim or not x.ndim:
+            values, idx = values.squeeze(axis), idx.squeeze(axis)
+        return values, idx.astype(np.int64, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad, _grad_indices):
+        (idx,) = ctx.saved_tensors
+        out = np.zeros((ctx.shape or (1,)), grad.dtype)
+        g = grad if ctx.keepdim and ctx.shape else np.expand_dims(grad, ctx.axis)
+        np.put_along_axis(out, idx, g, axis=ctx.axis)
+        return out.reshape(ctx.shape)
+
+
+class LogSumExp(Function):
+    @staticmethod
+    def forward(ctx, x, dim=None, keepdim=False):
+        dims = normalize_dims(dim, x.ndim, "logsumexp")
+        m = np.amax(x, axis=dims, keepdims=True)
+        m = np.where(np.isfinite(m), m, 0)                 # all -inf rows: no inf - inf
+        out = np.log(np.sum(np.exp(x - m), axis=dims, keepdims=True)) + m
+        ctx.save_for_backward(x, out)
+        ctx.dims = dims
+        return out if keepdim else (out.reshape(()) if dims is None else np.squeeze(out, dims))
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, out = ctx.saved_tensors                          # d lse / dx = softmax(x)
+        g = grad.reshape(out.shape)
+        return g * np.exp(x - out)
+
+
+class Softmax(Function):
+    @staticmethod
+    def forward(ctx, x, dim=-1):
+        (axis,) = normalize_dims(dim, x.ndim, "softmax") or (0,)
+        e = np.exp(x - np.amax(x, axis=axis, keepdims=True))
+        out = e / np.sum(e, axis=axis, keepdims=True)
+        ctx.save_for_backward(out)
+        ctx.axis = axis
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (s,) = ctx.saved_tensors                            # dx = s ⊙ (g − Σ g s)
+        return s * (grad - np.sum(grad * s, axis=ctx.axis, keepdims=True))
+
+
+class LogSoftmax(Function):
+    @staticmethod
+    def forward(ctx, x, dim=-1):
+        (axis,) = normalize_dims(dim, x.ndim, "log_softmax") or (0,)
+        shifted = x - np.amax(x, axis=axis, keepdims=True)
+        out = shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+        ctx.save_for_backward(out)
+        ctx.axis = axis
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_tensors                          # dx = g − softmax ⊙ Σ g
+        return grad - np.exp(out) * np.sum(grad, axis=ctx.axis, keepdims=True)

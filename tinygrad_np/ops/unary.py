@@ -1,0 +1,134 @@
+"""Elementwise unary ops."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..function import Function
+
+
+class Neg(Function):
+    @staticmethod
+    def forward(ctx, x): return -x
+    @staticmethod
+    def backward(ctx, grad): return -grad
+
+
+class Exp(Function):
+    @staticmethod
+    def forward(ctx, x):
+        out = np.exp(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad): return grad * ctx.saved_tensors[0]
+
+
+class Log(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.log(x)
+
+    @staticmethod
+    def backward(ctx, grad): return grad / ctx.saved_tensors[0]
+
+
+class Sqrt(Function):
+    @staticmethod
+    def forward(ctx, x):
+        out = np.sqrt(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad): return grad / (2 * ctx.saved_tensors[0])
+
+
+class Abs(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.abs(x)
+
+    @staticmethod
+    def backward(ctx, grad): return grad * np.sign(ctx.saved_tensors[0])
+
+
+class Tanh(Function):
+    @staticmethod
+    def forward(ctx, x):
+        out = np.tanh(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        out = ctx.saved_tensors[0]
+        return grad * (1 - out * out)
+
+
+class Sigmoid(Function):
+    """1 / (1 + e^-x) computed from e^-|x| ≤ 1, so no overflow for any finite x."""
+
+    @staticmethod
+    def forward(ctx, x):
+        z = np.exp(-np.abs(x))
+        out = np.where(x >= 0, 1, z).astype(x.dtype, copy=False) / (1 + z)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        out = ctx.saved_tensors[0]
+        return grad * out * (1 - out)
+
+
+class ReLU(Function):
+    @staticmethod
+    def forward(ctx, x):
+        out = np.maximum(x, 0)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad): return grad * (ctx.saved_tensors[0] > 0)   # ReLU'(0) = 0, as in PyTorch
+
+
+class LeakyReLU(Function):
+    @staticmethod
+    def forward(ctx, x, negative_slope=0.01):
+        ctx.save_for_backward(x)
+        ctx.negative_slope = negative_slope
+        return np.where(x > 0, x, x * negative_slope)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x = ctx.saved_tensors[0]
+        return np.where(x > 0, grad, grad * ctx.negative_slope)
+
+
+class Clamp(Function):
+    @staticmethod
+    def forward(ctx, x, min=None, max=None):
+        ctx.save_for_backward(x)
+        ctx.bounds = (min, max)
+        return np.clip(x, min, max)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x = ctx.saved_tensors[0]
+        lo, hi = ctx.bounds
+        inside = np.ones(x.shape, bool) if lo is None else x >= lo    # bounds themselves pass the gradient
+        if hi is not None:
+            inside &= x <= hi
+        return grad * inside
+
+
+class Cast(Function):
+    @staticmethod
+    def forward(ctx, x, dtype=None):
+        return x.astype(dtype)
+
+    @staticmethod
+    def backward(ctx, grad): return grad   # the engine casts it back to the input's dtype
