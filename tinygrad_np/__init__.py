@@ -15,3 +15,7 @@ __version__ = "0.1.0"
 __all__ = ["Tensor", "tensor", "cat", "stack", "where", "Function", "no_grad", "enable_grad",
            "is_grad_enabled", "zeros", "ones", "full", "zeros_like", "ones_like", "randn", "rand", "arange",
            "eye", "manual_seed", "gradcheck", "GradcheckError", "float32", "float64", "int64"]
+
+from .serialization import save, load  # noqa: E402
+from . import nn, optim, data  # noqa: E402
+__all__ += ["save", "load", "nn", "optim", "data"]

@@ -45,7 +45,7 @@ def gradcheck(fn: Callable[..., Any], inputs: Union[Tensor, Sequence[Any]], *, e
     xs: list = []
     for x in inputs:
         if isinstance(x, Tensor) and x.data.dtype.kind == "f":
-            xs.append(Tensor(x.data.astype(np.float64), requires_grad=x.requires_grad))
+            xs.append(Tensor(x.data.astype(np.float64, order="C"), requires_grad=x.requires_grad))
         else:
             xs.append(x)
     checked = [i for i, x in enumerate(xs) if isinstance(x, Tensor) and x.requires_grad]

@@ -32,10 +32,11 @@ def as_array(data: Any, dtype: DTypeLike = None, op: str = "tensor") -> np.ndarr
             arr = np.asarray(data)
         except ValueError as e:
             raise ValueError(f"{op}: cannot make a tensor from {type(data).__name__}: {e}") from None
-        if arr.dtype.kind == "f":
-            arr = arr.astype(np.float32)
-        elif arr.dtype.kind in "iu":
-            arr = arr.astype(np.int64, copy=False)
+        if dtype is None:                # with a dtype, convert once below (no float32 round trip)
+            if arr.dtype.kind == "f":
+                arr = arr.astype(np.float32)
+            elif arr.dtype.kind in "iu":
+                arr = arr.astype(np.int64, copy=False)
     if dtype is not None:
         dt = np.dtype(dtype)
         if dt != arr.dtype:
@@ -168,6 +169,8 @@ class Tensor:
         return self.data.tolist()
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        if copy:                         # np.array(t) asks for a copy; np.asarray(t) shares memory
+            return self.data.astype(dtype or self.data.dtype, copy=True)
         return self.data if dtype is None else self.data.astype(dtype, copy=False)
 
     def __len__(self) -> int:
@@ -340,7 +343,7 @@ class Tensor:
         s = self.data.shape
         if dim is None:
             return self.reshape(tuple(n for n in s if n != 1))
-        if not -len(s) <= dim < max(len(s), 1):
+        if not -max(len(s), 1) <= dim < max(len(s), 1):      # a 0-d tensor accepts 0 and -1 (PyTorch)
             raise IndexError(f"squeeze: dim {dim} is out of range for a tensor of {len(s)} dimensions")
         if not s or s[dim] != 1:
             return self

@@ -90,15 +90,96 @@ def assert_grad_close(fn: Callable[..., Tensor], *arrays: Any, reference: Option
         outs = out if isinstance(out, tuple) else (out,)
         expected = reference(*[np.asarray(a) if isinstance(a, np.ndarray) else a for a in arrays])
         expected = expected if isinstance(expected, tuple) else (expected,)
+        if len(outs) != len(expected):
+            raise AssertionError(f"fn returned {len(outs)} outputs, the reference {len(expected)}")
         for o, e in zip(outs, expected):
+            if np.shape(o.data) != np.shape(e):     # first: assert_allclose would broadcast a scalar
+                raise AssertionError(f"forward shape {o.data.shape} differs from the reference's {np.shape(e)}")
             np.testing.assert_allclose(o.data, e, rtol=forward_rtol, atol=forward_atol,
                                        err_msg="forward value differs from the NumPy reference")
-            if np.shape(o.data) != np.shape(e):
-                raise AssertionError(f"forward shape {o.data.shape} differs from the reference's {np.shape(e)}")
     try:
         gradcheck(fn, inputs, eps=eps, atol=atol, rtol=rtol, fast_mode=fast_mode)
     except Exception as e:
         raise AssertionError(str(e)) from e
+
+
+def dims(ndim: int, allow_none: bool = True, allow_tuple: bool = True) -> st.SearchStrategy:
+    """A `dim` argument for a tensor with `ndim` dimensions: None (all), an int (negative ones too), or a
+    non-empty tuple of distinct dims. A 0-d tensor accepts 0 and -1, as in PyTorch."""
+    one = st.integers(-max(ndim, 1), max(ndim, 1) - 1)
+    options = [one]
+    if allow_none:
+        options.append(st.none())
+    if allow_tuple:
+        options.append(st.lists(one, min_size=1, max_size=max(ndim, 1), unique_by=lambda d: d % max(ndim, 1))
+                       .map(tuple))
+    return st.one_of(*options)
+
+
+def gradient_test(op: Callable[..., Any], reference: Optional[Callable[..., Any]] = None, *,
+                  num_arrays: int = 1, shapes: Optional[st.SearchStrategy] = None, inputs: Any = None,
+                  kwargs: Any = None, atol: float = GRAD_ATOL, rtol: float = GRAD_RTOL, fast_mode: bool = False,
+                  check_float32: bool = True, forward_rtol: float = 1e-12,
+                  forward_atol: float = 1e-12) -> Callable[[], None]:
+    """Build a whole hypothesis test of an op from (op, NumPy reference, shape strategy)::
+
+        test_softplus = gradient_test(lambda t: Softplus.apply(t), lambda a: np.logaddexp(0, a))
+        test_mul = gradient_test(lambda x, y: x * y, np.multiply, num_arrays=2)   # broadcast pairs
+
+    Each example draws a tuple of shapes (`shapes`; by default one shape, or `num_arrays` mutually
+    broadcastable ones incl. 0-d, size-1 axes and rank differences), one array per shape from `inputs`
+    (a `shape -> strategy` callable like `arrays`/`positive_arrays`, or one per array), and keyword
+    arguments from `kwargs` (a dict, or a `shapes -> strategy of dicts` callable). It then checks
+    `op(*tensors, **kw)` against `reference(*arrays, **kw)` and central differences (`assert_grad_close`)
+    and, with `check_float32`, that float32 inputs give float32 outputs and gradients.
+    """
+    from hypothesis import given
+
+    if shapes is None:
+        if num_arrays == 1:
+            shapes = hnp.array_shapes(min_dims=0, max_dims=3, max_side=4).map(lambda s: (s,))
+        elif num_arrays == 2:
+            shapes = broadcastable_shapes()
+        else:
+            shapes = hnp.mutually_broadcastable_shapes(num_shapes=num_arrays, min_dims=0, max_dims=3,
+                                                       max_side=4).map(lambda r: r.input_shapes)
+
+    @st.composite
+    def cases(draw: Any) -> tuple:
+        shps = draw(shapes)
+        makers = inputs if isinstance(inputs, (list, tuple)) else [inputs or arrays] * len(shps)
+        if len(makers) != len(shps):
+            raise ValueError(f"gradient_test: {len(makers)} input strategies for {len(shps)} shapes")
+        arrs = tuple(draw(make(s)) for make, s in zip(makers, shps))
+        kw = draw(kwargs(shps)) if callable(kwargs) else dict(kwargs or {})
+        return arrs, kw
+
+    @given(cases())
+    def test(case: tuple) -> None:
+        arrs, kw = case
+        assert_grad_close(lambda *ts: op(*ts, **kw), *arrs,
+                          reference=None if reference is None else (lambda *a: reference(*a, **kw)),
+                          atol=atol, rtol=rtol, fast_mode=fast_mode,
+                          forward_rtol=forward_rtol, forward_atol=forward_atol)
+        if check_float32:
+            _assert_float32(lambda *ts: op(*ts, **kw), arrs)
+    return test
+
+
+def _assert_float32(fn: Callable[..., Any], arrs: tuple) -> None:
+    ins = [Tensor(np.asarray(a, np.float32), requires_grad=True)
+           if isinstance(a, (np.ndarray, np.generic)) and a.dtype.kind == "f" else a for a in arrs]
+    out = fn(*ins)
+    outs = [o for o in (out if isinstance(out, tuple) else (out,)) if o.dtype.kind == "f"]
+    for o in outs:
+        if o.dtype != np.float32:
+            raise AssertionError(f"float32 inputs gave a {o.dtype} output")
+    first = next((o for o in outs if o.requires_grad), None)
+    if first is not None:
+        first.backward(np.ones(first.shape, np.float32))
+        for t in ins:
+            if isinstance(t, Tensor) and t.grad is not None and t.grad.dtype != np.float32:
+                raise AssertionError(f"float32 input got a {t.grad.dtype} gradient")
 
 
 def conv_geometries(max_batch: int = 2, max_channels: int = 3, max_size: int = 7, max_kernel: int = 3,
@@ -125,16 +206,26 @@ def conv_geometries(max_batch: int = 2, max_channels: int = 3, max_size: int = 7
 
 
 def pool_geometries(max_batch: int = 2, max_channels: int = 2, max_size: int = 7, max_kernel: int = 3,
-                    max_stride: int = 3) -> st.SearchStrategy:
-    """Dicts (N, C, H, W, kernel, stride, padding) for pooling with a non-empty output; padding is at
-    most half the kernel (PyTorch's rule), stride may be smaller than the kernel (overlapping windows)."""
+                    max_stride: int = 3, max_dilation: int = 1) -> st.SearchStrategy:
+    """Dicts (N, C, H, W, kernel, stride, padding, dilation, ceil_mode) for pooling with a non-empty
+    output. Padding is at most half the (dilated) kernel, PyTorch's rule; stride may be smaller than
+    the kernel (overlapping windows). About a third of the draws are tilings (stride == kernel, no
+    padding or dilation), the reshape fast path of the pools. Pass
+    `max_dilation` > 1 only for max pooling (avg_pool2d has no dilation)."""
     @st.composite
     def build(draw: Any) -> dict:
         kh, kw = draw(st.integers(1, max_kernel)), draw(st.integers(1, max_kernel))
-        stride = (draw(st.integers(1, max_stride)), draw(st.integers(1, max_stride)))
-        padding = (draw(st.integers(0, kh // 2)), draw(st.integers(0, kw // 2)))
-        h = draw(st.integers(max(1, kh - 2 * padding[0]), max(kh, max_size)))
-        w = draw(st.integers(max(1, kw - 2 * padding[1]), max(kw, max_size)))
+        if draw(st.integers(0, 2)) == 0:
+            stride, padding, dilation = (kh, kw), (0, 0), (1, 1)
+        else:
+            stride = (draw(st.integers(1, max_stride)), draw(st.integers(1, max_stride)))
+            dilation = (draw(st.integers(1, max_dilation)), draw(st.integers(1, max_dilation)))
+            span = (dilation[0] * (kh - 1) + 1, dilation[1] * (kw - 1) + 1)
+            padding = (draw(st.integers(0, span[0] // 2)), draw(st.integers(0, span[1] // 2)))
+        span = (dilation[0] * (kh - 1) + 1, dilation[1] * (kw - 1) + 1)
+        h = draw(st.integers(max(1, span[0] - 2 * padding[0]), max(span[0], max_size)))
+        w = draw(st.integers(max(1, span[1] - 2 * padding[1]), max(span[1], max_size)))
         return dict(N=draw(st.integers(1, max_batch)), C=draw(st.integers(1, max_channels)), H=h, W=w,
-                    kernel=(kh, kw), stride=stride, padding=padding)
+                    kernel=(kh, kw), stride=stride, padding=padding, dilation=dilation,
+                    ceil_mode=draw(st.booleans()))
     return build()

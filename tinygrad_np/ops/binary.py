@@ -116,11 +116,11 @@ class MatMul(Function):
             g = np.expand_dims(g, -1)
         gx = gy = None
         if ctx.needs_input_grad[0]:
-            gx = g @ (y[:, None] if y.ndim == 1 else np.swapaxes(y, -1, -2))      # dX = G Yᵀ
+            gx = g @ (y[None, :] if y.ndim == 1 else np.swapaxes(y, -1, -2))      # dX = G Yᵀ
             if x.ndim == 1:
                 gx = gx[..., 0, :]
         if ctx.needs_input_grad[1]:
-            gy = (x[None, :] if x.ndim == 1 else np.swapaxes(x, -1, -2)) @ g       # dY = Xᵀ G
+            gy = (x[:, None] if x.ndim == 1 else np.swapaxes(x, -1, -2)) @ g       # dY = Xᵀ G
             if y.ndim == 1:
                 gy = gy[..., 0]
         return gx, gy

@@ -23,7 +23,8 @@ class Reshape(Function):
 class Permute(Function):
     @staticmethod
     def forward(ctx, x, dims=()):
-        if sorted(d % max(x.ndim, 1) for d in dims) != list(range(x.ndim)):
+        nd = x.ndim
+        if any(not -nd <= d < nd for d in dims) or sorted(d % nd for d in dims) != list(range(nd)):
             raise ValueError(f"permute: {tuple(dims)} is not a permutation of the {x.ndim} dims of shape {x.shape}")
         ctx.dims = dims
         return np.transpose(x, dims)

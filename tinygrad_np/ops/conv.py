@@ -1,0 +1,161 @@
+"""2-D convolution (cross-correlation, as in PyTorch) on NCHW arrays: im2col + one batched matmul.
+
+Forward: cols = im2col(padded x) of shape (n, C, KH, KW, L), viewed per group as (n, G, C/G*KH*KW, L);
+out = W (G, O/G, C/G*KH*KW) @ cols is one `np.matmul` call that runs a BLAS gemm per (sample, group)
+and lands directly in NCHW order (no transpose copy). Backward builds the same columns again:
+dW = Σₙ g colsᵀ, dcols = Wᵀ g, and col2im adds dcols back with one slab add per kernel offset.
+
+Both passes walk the batch in chunks whose columns fit in about 1 MB (the L2 cache; two samples for
+each of the seed CNN's layers): columns are written, multiplied and dropped while still in cache
+instead of making a round trip through main memory, and no im2col buffer is ever kept between forward
+and backward. Rebuilding them in backward is a cheap copy; storing them would cost as much memory
+as all the layer's activations (measured: about 2x less peak memory for the seed CNN's step, and
+faster, since fewer fresh pages have to be faulted in).
+"""
+from __future__ import annotations
+
+from typing import Any, Optional, Tuple, Union
+
+import numpy as np
+
+from ..function import Function
+from ..grad_mode import is_grad_enabled
+from ..tensor import Tensor
+from .im2col import (Pads, col2im, crop, im2col, out_size, pad, pair, plane_contiguous,
+                     wide_columns)
+
+CHUNK_BYTES = 1 << 20
+
+
+def _chunking(xp_shape: tuple, itemsize: int, kernel: tuple, dilation: tuple, out_hw: tuple,
+              wide: bool) -> Tuple[int, int, int]:
+    """(samples per chunk, column elements per sample, columns per kernel offset L)."""
+    length = wide_columns(xp_shape, kernel, dilation, out_hw)[0] if wide else out_hw[0] * out_hw[1]
+    per_sample = xp_shape[1] * kernel[0] * kernel[1] * length
+    return max(1, CHUNK_BYTES // max(per_sample * itemsize, 1)), per_sample, length
+
+
+class Convolution(Function):
+    """conv2d as a Function: positional (x, weight, bias-or-None); geometry as keyword arguments,
+    already validated by `conv2d`."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, stride=(1, 1), pads=(0, 0, 0, 0), dilation=(1, 1), groups=1):
+        o, cg, kh, kw = weight.shape
+        n, k, og = x.shape[0], cg * kh * kw, o // groups
+        xp = pad(x, pads)
+        kernel = (kh, kw)
+        out_hw = (out_size(xp.shape[2], kh, stride[0], 0, 0, dilation[0]),
+                  out_size(xp.shape[3], kw, stride[1], 0, 0, dilation[1]))
+        # the wide grid (see im2col) pays off when col2im runs; otherwise its junk columns cost more
+        wide = stride == (1, 1) and ctx.needs_input_grad[0] and is_grad_enabled() and plane_contiguous(xp)
+        step, per_sample, length = _chunking(xp.shape, xp.itemsize, kernel, dilation, out_hw, wide)
+        wg = weight.reshape(groups, og, k)
+        out = np.empty((n, o, length), np.result_type(x, weight, *(() if bias is None else (bias,))))
+        buf = np.empty(min(step, n) * per_sample, xp.dtype)
+        for start in range(0, n, step):
+            m, block = min(step, n - start), out[start:start + step]
+            cols = im2col(xp[start:start + m], kernel, stride, dilation, out_hw, wide, out=buf[:m * per_sample])
+            np.matmul(wg, cols.reshape(m, groups, k, length), out=block.reshape(m, groups, og, length))
+            if bias is not None:
+                block += bias[:, None]
+        ctx.save_for_backward(x if ctx.needs_input_grad[1] else None, weight)
+        ctx.geometry = (xp.shape, kernel, stride, pads, dilation, groups, out_hw, wide)
+        return out.reshape(n, o, out_hw[0], length // out_hw[0])[..., :out_hw[1]]   # crops the wide grid's junk
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, weight = ctx.saved_tensors
+        xp_shape, kernel, stride, pads, dilation, groups, out_hw, wide = ctx.geometry
+        need_x, need_w, need_b = ctx.needs_input_grad
+        n, o = grad.shape[:2]
+        k, og = weight.shape[1] * kernel[0] * kernel[1], o // groups
+        step, per_sample, length = _chunking(xp_shape, grad.itemsize, kernel, dilation, out_hw, wide)
+        if wide:        # the wide grid's junk columns get zero gradient, which col2im relies on
+            gbuf = np.empty((min(step, n), o, out_hw[0], xp_shape[3]), grad.dtype)
+            gbuf[..., out_hw[1]:] = 0
+        db = np.zeros((groups, og), grad.dtype) if need_b else None
+        dw = dxp = None
+        if need_w:
+            xp = pad(x, pads)
+            dw = np.zeros((groups, og, k), np.result_type(grad, x))
+            buf = np.empty(min(step, n) * per_sample, xp.dtype)
+        if need_x:
+            wt = weight.reshape(groups, og, k).transpose(0, 2, 1)
+            dxp = np.zeros(xp_shape, np.result_type(grad, weight))
+            dbuf = np.empty((min(step, n), groups, k, length), dxp.dtype)
+        for start in range(0, n, step):
+            m, gc = min(step, n - start), grad[start:start + step]
+            if wide:
+                gbuf[:m, ..., :out_hw[1]] = gc
+                gc = gbuf[:m]
+            gc = gc.reshape(m, groups, og, length)
+            if need_b:
+                db += gc.sum(axis=(0, 3))
+            if need_w:
+                cols = im2col(xp[start:start + m], kernel, stride, dilation, out_hw, wide, out=buf[:m * per_sample])
+                dw += np.matmul(gc, cols.reshape(m, groups, k, length).transpose(0, 1, 3, 2)).sum(axis=0)
+            if need_x:
+                dcols = np.matmul(wt, gc, out=dbuf[:m]).reshape(m, groups * weight.shape[1], *kernel, length)
+                col2im(dcols, (m,) + xp_shape[1:], kernel, stride, dilation, out_hw, wide,
+                       out=dxp[start:start + m])
+        if need_b:
+            db = db.reshape(o)
+        return (None if dxp is None else crop(dxp, pads), None if dw is None else dw.reshape(weight.shape), db)
+
+
+def _padding(padding: Any, kernel: tuple, stride: tuple, dilation: tuple) -> Pads:
+    """PyTorch's padding argument: int, pair, 'valid' or 'same' (stride 1; extra pixel at the end)."""
+    if isinstance(padding, str):
+        if padding == "valid":
+            return (0, 0, 0, 0)
+        if padding == "same":
+            if stride != (1, 1):
+                raise ValueError(f"conv2d: padding='same' is not supported for strided convolutions "
+                                 f"(stride={stride})")
+            total = [d * (k - 1) for k, d in zip(kernel, dilation)]
+            return (total[0] // 2, total[0] - total[0] // 2, total[1] // 2, total[1] - total[1] // 2)
+        raise ValueError(f"conv2d: padding must be an int, a pair, 'valid' or 'same', got {padding!r}")
+    ph, pw = pair(padding, "padding", "conv2d", 0)
+    return (ph, ph, pw, pw)
+
+
+def conv2d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None, stride: Any = 1,
+           padding: Union[int, tuple, str] = 0, dilation: Any = 1, groups: int = 1) -> Tensor:
+    """2-D cross-correlation over an (N, C_in, H, W) or unbatched (C_in, H, W) input, PyTorch's
+    `F.conv2d`: weight (C_out, C_in/groups, KH, KW), bias (C_out,), int-or-pair stride/padding/dilation,
+    padding also 'valid' or 'same'. Returns (N, C_out, OH, OW)."""
+    x = input if isinstance(input, Tensor) else Tensor(input)
+    wt = weight if isinstance(weight, Tensor) else Tensor(weight)
+    b = bias if bias is None or isinstance(bias, Tensor) else Tensor(bias)
+    xs, ws = x.data.shape, wt.data.shape
+    if x.data.ndim not in (3, 4):
+        raise ValueError(f"conv2d: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape {xs}")
+    if wt.data.ndim != 4:
+        raise ValueError(f"conv2d: weight must be 4-D (C_out, C_in/groups, KH, KW), got shape {ws}")
+    for name, arr in (("input", x.data), ("weight", wt.data)) + ((("bias", b.data),) if b is not None else ()):
+        if arr.dtype.kind != "f":
+            raise TypeError(f"conv2d: {name} must be floating point, got dtype {arr.dtype}")
+    if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1:
+        raise ValueError(f"conv2d: groups must be a positive integer, got {groups!r}")
+    stride_ = pair(stride, "stride", "conv2d", 1)
+    dilation_ = pair(dilation, "dilation", "conv2d", 1)
+    kernel = (ws[2], ws[3])
+    pads = _padding(padding, kernel, stride_, dilation_)
+    c_in = xs[-3]
+    if ws[0] % groups:
+        raise ValueError(f"conv2d: weight {ws} has {ws[0]} output channels, not divisible by groups={groups}")
+    if ws[1] * groups != c_in:
+        raise ValueError(f"conv2d: input {xs} has {c_in} channels, but weight {ws} with groups={groups} "
+                         f"expects {ws[1] * groups}")
+    if b is not None and b.data.shape != (ws[0],):
+        raise ValueError(f"conv2d: bias must have shape ({ws[0]},) for weight {ws}, got {b.data.shape}")
+    hp, wp = xs[-2] + pads[0] + pads[1], xs[-1] + pads[2] + pads[3]
+    span = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation_))
+    if min(kernel) < 1 or span[0] > hp or span[1] > wp:
+        raise ValueError(f"conv2d: kernel {kernel} with dilation {dilation_} spans {span[0]}x{span[1]}, "
+                         f"larger than the padded input {hp}x{wp} (input {xs}, padding {pads[::2]})")
+    if x.data.ndim == 3:
+        out = conv2d(x.reshape(1, *xs), wt, b, stride_, padding, dilation_, groups)
+        return out.reshape(*out.shape[1:])
+    return Convolution.apply(x, wt, b, stride=stride_, pads=pads, dilation=dilation_, groups=groups)
