@@ -142,3 +142,20 @@ def test_no_bare_numpy_error_from_deep_inside():
         with pytest.raises((ValueError, IndexError, TypeError)) as info:
             attempt()
         assert re.match(r"^[a-z_]+:", str(info.value)), str(info.value)
+
+
+def test_reduction_rejects_a_repeated_dim():
+    t = tg.ones(2, 3, requires_grad=True)
+    with pytest.raises(ValueError, match=r"sum: dim \(0, 0\) names the same dimension twice"):
+        t.sum((0, 0))
+    with pytest.raises(ValueError, match="mean: dim"):
+        t.mean((1, -1))
+
+
+def test_logsumexp_of_all_minus_inf_row_is_minus_inf_without_warning():
+    import warnings
+    x = tg.tensor(np.array([[-np.inf, -np.inf], [0.0, 0.0]]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = x.logsumexp(1).numpy()
+    assert out[0] == -np.inf and np.isclose(out[1], np.log(2.0))

@@ -17,7 +17,10 @@ def normalize_dims(dim: Any, ndim: int, op: str) -> Optional[tuple]:
     for d in dims:
         if not lo <= d < max(ndim, 1):
             raise IndexError(f"{op}: dim {d} is out of range for a tensor of {ndim} dimensions")
-    return tuple(sorted({int(d) % max(ndim, 1) for d in dims})) if ndim else ()
+    normalized = tuple(sorted({int(d) % max(ndim, 1) for d in dims}))
+    if len(normalized) != len(dims):
+        raise ValueError(f"{op}: dim {tuple(dims)} names the same dimension twice")
+    return normalized if ndim else ()
 
 
 def expand_reduced(grad: np.ndarray, shape: tuple, dims: Optional[tuple], keepdim: bool) -> np.ndarray:
@@ -127,7 +130,8 @@ class LogSumExp(Function):
         dims = normalize_dims(dim, x.ndim, "logsumexp")
         m = np.amax(x, axis=dims, keepdims=True)
         m = np.where(np.isfinite(m), m, 0)                 # all -inf rows: no inf - inf
-        out = np.log(np.sum(np.exp(x - m), axis=dims, keepdims=True)) + m
+        with np.errstate(divide="ignore"):                 # log(0) = -inf is the right answer for such rows
+            out = np.log(np.sum(np.exp(x - m), axis=dims, keepdims=True)) + m
         ctx.save_for_backward(x, out)
         ctx.dims = dims
         return out if keepdim else (out.reshape(()) if dims is None else np.squeeze(out, dims))
