@@ -19,3 +19,4 @@ __all__ = ["Tensor", "tensor", "cat", "stack", "where", "Function", "no_grad", "
 from .serialization import save, load  # noqa: E402
 from . import nn, optim, data  # noqa: E402
 __all__ += ["save", "load", "nn", "optim", "data"]
+from . import viz  # noqa: E402  (graph view: tg.viz.to_dot / tg.viz.render)
