@@ -1,0 +1,120 @@
+"""python -m benchmarks [--quick] [--threads 1,2] [--only NAME[,NAME]] [--json PATH] [--plot PATH]
+
+Run from the checkout. First a gradient check (tinygrad_np and PyTorch against the hand-written
+baseline, every model), then the timings, one worker process per framework and thread count.
+Exit status: 0 on success, 1 if the gradient check failed (nothing is timed then), 2 if a
+benchmark raised an error (reported in the tables and the JSON).
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import sys
+import time
+from typing import Any, Dict, List
+
+from . import report, runner, specs
+from .machine import git_info, machine_info
+
+
+def _threads(text: str) -> List[int]:
+    try:
+        out = sorted({int(t) for t in text.split(",") if t.strip()})
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--threads: expected comma-separated integers, got {text!r}") from None
+    if not out or out[0] < 1:
+        raise argparse.ArgumentTypeError(f"--threads: thread counts must be >= 1, got {text!r}")
+    return out
+
+
+def parse(argv: Any = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n\n")[1],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true",
+                   help="smoke test: gradient check + a few short repeats (< 1 min); timings not meaningful")
+    p.add_argument("--threads", type=_threads, default=None,
+                   help="comma-separated BLAS/PyTorch thread counts (default: 1 and all usable cores; "
+                        "--quick: 1)")
+    p.add_argument("--only", default=None,
+                   help="comma-separated subset: a model (mnist_mlp), a model/batch (digits_mlp/32), a layer "
+                        "(conv1), a section (train, layers, overhead, optim, matmul), add, add_grad, chain, sgd. "
+                        "The gradient check always covers every model.")
+    p.add_argument("--json", metavar="PATH", help="write every number, the machine and the versions here")
+    p.add_argument("--plot", metavar="PATH", help="bar chart (PNG) of the ratios, if matplotlib is installed")
+    args = p.parse_args(argv)
+    if args.only is not None:
+        args.only = [t.strip() for t in args.only.split(",") if t.strip()]
+        known = ({"train", "layer", "layers", "overhead", "optim", "matmul", "peak", "add", "add_grad", "chain",
+                  "sgd"} | {m.name for m in specs.MODELS} | set(specs.LAYERS)
+                 | {f"{m}/{b}" for m, b in specs.train_items()})
+        bad = [t for t in args.only if t not in known]
+        if bad:
+            p.error(f"--only: unknown name(s) {bad}; known: {sorted(known)}")
+    return args
+
+
+def main(argv: Any = None) -> int:
+    args = parse(argv)
+    machine = machine_info()
+    threads = args.threads or ([1] if args.quick else sorted({1, machine["usable_cores"] or 1}))
+    settings = runner.QUICK if args.quick else runner.FULL
+    log = lambda msg: print(msg, file=sys.stderr, flush=True)   # noqa: E731  progress on stderr
+    t0 = time.perf_counter()
+    run: Dict[str, Any] = {
+        "schema": 1, "command": "python -m benchmarks " + " ".join(sys.argv[1:] if argv is None else argv),
+        "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"), "quick": args.quick,
+        "machine": machine, "git": git_info(), "threads": threads, "settings": vars(settings),
+        "lr": specs.LR, "only": args.only, "versions": {}, "by_threads": [], "notes": []}
+    log("gradient check (all models, hand baseline vs tinygrad_np and PyTorch) ...")
+    run["gradcheck"] = runner.run_check(max(threads), log)
+    if run["gradcheck"]["passed"]:
+        for i, th in enumerate(threads):
+            log(f"timing with {th} thread(s) ...")
+            block = runner.run_threads(th, i == 0, args.only, settings, log)
+            run["by_threads"].append(block)
+            for fw in ("check", "hand", "tinygrad_np", "torch"):
+                run["versions"].update(block["workers"].get(fw, {}).get("versions", {}))
+            for fw, why in block["unavailable"].items():
+                run["notes"].append(f"{fw} unavailable at {th} thread(s): {why}")
+    run["seconds"] = round(time.perf_counter() - t0, 1)
+    errors = [f"{r['name']} [{fw}] at {b['threads']} thread(s): {msg}" for b in run["by_threads"]
+              for r in b.get("results", []) for fw, msg in r["errors"].items()]
+    run["notes"] += errors
+    if args.quick:
+        run["notes"].append("--quick: a smoke test; its timings are too short to mean anything")
+    if args.json:
+        tmp = args.json + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump(run, f, indent=1, allow_nan=True)
+        os.replace(tmp, args.json)
+    if not run["gradcheck"]["passed"]:
+        print(_gradcheck_failure(run["gradcheck"]))
+        return 1
+    print(report.markdown(run))
+    print(f"({run['seconds']:.0f} s; command: {run['command']})")
+    if args.plot:
+        if report.plot(run, args.plot) is None:
+            log("--plot: matplotlib is not installed (or nothing to plot); no chart written")
+    return 2 if errors else 0
+
+
+def _gradcheck_failure(g: Dict[str, Any]) -> str:
+    lines = [f"Gradient check FAILED (tolerance {g['tolerance']:g} on max|g - g_hand| / max|g_hand|); "
+             "nothing was timed:"]
+    for e in g["entries"]:
+        if e["passed"]:
+            continue
+        if "error" in e:
+            lines.append(f"  {e['model']} (batch {e['batch']}), {e['framework']}: {e['error']}")
+            continue
+        bad = {k: v for k, v in e["param_rel_err"].items() if not v < g["tolerance"]}
+        loss = f", loss {e['loss']:.6g} vs hand {e['loss_hand']:.6g}" if "loss" in e else ""
+        lines.append(f"  {e['model']} (batch {e['batch']}), {e['framework']}: worst {e['max_rel_err']:.2e}; "
+                     f"failing {', '.join(f'{k} {v:.2e}' for k, v in bad.items()) or '(loss only)'}{loss}")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
