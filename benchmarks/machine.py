@@ -56,7 +56,8 @@ def worker_versions(framework: str) -> Dict[str, Any]:
     import numpy as np
     info: Dict[str, Any] = {"python": sys.version.split()[0], "numpy": np.__version__, "blas": _blas(),
                             "env_threads": {k: os.environ.get(k) for k in
-                                            ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}}
+                                            ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                                             "MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_")}}
     if framework in ("tinygrad_np", "check"):
         import tinygrad_np
         info["tinygrad_np"] = tinygrad_np.__version__

@@ -20,8 +20,14 @@ THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "VE
                "NUMEXPR_NUM_THREADS")
 
 
+# glibc's malloc otherwise hands freed large blocks back to the OS and page-faults them in again on the
+# next step (thousands of faults per CNN step). The same setting goes to every framework's worker, so
+# the comparison stays fair; it is what `tinygrad_np.allocator.keep_freed_memory()` does for training.
+MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": str(32 << 20), "MALLOC_TRIM_THRESHOLD_": str(128 << 20)}
+
+
 def thread_env(threads: int) -> Dict[str, str]:
-    return {k: str(threads) for k in THREAD_VARS}
+    return {**{k: str(threads) for k in THREAD_VARS}, **MALLOC_ENV}
 
 
 class Worker:

@@ -16,7 +16,6 @@ import numpy as np
 
 if TYPE_CHECKING:
     from .function import Function
-    from .tensor import Tensor
 
 _ndarray = np.ndarray
 
@@ -72,52 +71,63 @@ def run_backward(root: "Tensor", grad: np.ndarray, retain_graph: bool) -> None:
         raise _freed_error(start)
     pending = {start: 0}
     stack = [start]
+    push = stack.append
     while stack:
         node = stack.pop()
         for parent, need in zip(node.parents, node.needs_input_grad):
-            if need and parent.grad_fn is not None:
+            if need:
                 fn = parent.grad_fn
+                if fn is None:
+                    continue
                 if fn in pending:
                     pending[fn] += 1
                 else:
                     if fn.parents is None:
                         raise _freed_error(fn)
                     pending[fn] = 1
-                    stack.append(fn)
+                    push(fn)
 
     buffers: dict = {start: [None] * start.n_outputs}
     buffers[start][root._out_index] = grad
     leaf_grads: dict = {}
     ready = [start]
+    push = ready.append
     while ready:
         node = ready.pop()
         grads = buffers.pop(node)
         if node._retained:
             for idx, t in node._retained.items():
                 if grads[idx] is not None:
-                    leaf_grads[id(t)] = (t, grads[idx] if id(t) not in leaf_grads
-                                         else leaf_grads[id(t)][1] + grads[idx])
+                    prev = leaf_grads.get(id(t))
+                    leaf_grads[id(t)] = (t, grads[idx] if prev is None else prev[1] + grads[idx])
         parents = node.parents
-        if all(g is None for g in grads):
-            input_grads: Any = (None,) * len(parents)
+        if node.n_outputs == 1:
+            input_grads: Any = None if grads[0] is None else type(node).backward(node, grads[0])
+        elif all(g is None for g in grads):
+            input_grads = None
         else:
-            if node.n_outputs > 1:
-                grads = [np.zeros(s, d) if g is None else g for g, (s, d) in zip(grads, node._out_meta)]
-            input_grads = type(node).backward(node, *grads)
-            if type(input_grads) is not tuple:
-                input_grads = (input_grads,)
-            if len(input_grads) != len(parents):
-                raise RuntimeError(f"{type(node).__name__}.backward returned {len(input_grads)} gradients "
-                                   f"for {len(parents)} inputs")
+            input_grads = type(node).backward(
+                node, *[np.zeros(s, d) if g is None else g for g, (s, d) in zip(grads, node._out_meta)])
+        if input_grads is None:
+            input_grads = (None,) * len(parents)
+        elif type(input_grads) is not tuple:
+            input_grads = (input_grads,)
+        if len(input_grads) != len(parents):
+            raise RuntimeError(f"{type(node).__name__}.backward returned {len(input_grads)} gradients "
+                               f"for {len(parents)} inputs")
         if not retain_graph:
             node.parents = None
             node.saved_tensors = None
-        for i, (parent, g, need) in enumerate(zip(parents, input_grads, node.needs_input_grad)):
+        i = -1
+        for parent, g, need in zip(parents, input_grads, node.needs_input_grad):
+            i += 1
             if not need:
                 continue
             fn = parent.grad_fn
             if g is not None:
-                g = _fit(g, parent, node, i)
+                data = parent.data
+                if type(g) is not _ndarray or g.shape != data.shape or g.dtype != data.dtype:
+                    g = _fit(g, parent, node, i)
                 if fn is None:
                     key = id(parent)
                     prev = leaf_grads.get(key)
@@ -129,23 +139,26 @@ def run_backward(root: "Tensor", grad: np.ndarray, retain_graph: bool) -> None:
                     k = parent._out_index
                     buf[k] = g if buf[k] is None else buf[k] + g
             if fn is not None:
-                pending[fn] -= 1
-                if pending[fn] == 0:
-                    ready.append(fn)
+                left = pending[fn] - 1
+                pending[fn] = left
+                if not left:
+                    push(fn)
     _store_leaf_grads(leaf_grads, grad)
 
 
 def _store_leaf_grads(leaf_grads: dict, seed: np.ndarray) -> None:
     """Accumulate into `.grad`. A gradient array is stored without a copy only when nothing else can
     see it (not a view, not read-only, not shared with another leaf or the caller's seed)."""
-    from .tensor import Tensor
-
     seen: set = set()
     for tensor, g in leaf_grads.values():
         if tensor.grad is None:
-            if g is seed or id(g) in seen or g.base is not None or not g.flags.writeable:
+            if g is seed or g.base is not None or id(g) in seen or not g.flags.writeable:
                 g = g.copy()
-            tensor.grad = Tensor._make(g, False, None)
+            tensor.grad = _make(g, False, None)
         else:
             tensor.grad.data = tensor.grad.data + g
         seen.add(id(g))
+
+
+from .tensor import Tensor  # noqa: E402  (autograd is first imported by Tensor.backward, after tensor.py)
+_make = Tensor._make

@@ -112,7 +112,6 @@ class Tensor:
 
     def backward(self, gradient: Any = None, retain_graph: bool = False) -> None:
         """Accumulate d(self)/d(leaf) · gradient into every leaf's `.grad`."""
-        from .autograd import run_backward
         if not self._requires_grad:
             raise RuntimeError("backward: this tensor does not require grad and has no grad_fn "
                                "(did you compute it under no_grad, or from tensors without requires_grad?)")
@@ -420,3 +419,4 @@ from .ops.binary import Add, Sub, Mul, Div, Pow, MatMul  # noqa: E402
 from .ops.unary import Neg, Exp, Log, Sqrt, Abs, Tanh, Sigmoid, ReLU, LeakyReLU, Clamp, Cast  # noqa: E402
 from .ops.reduce import Sum, Mean, Var, AMax, AMin, ArgReduce, LogSumExp, Softmax, LogSoftmax  # noqa: E402
 from .ops.movement import Reshape, Permute, Expand, GetItem, Cat, Stack, Where  # noqa: E402
+from .autograd import run_backward  # noqa: E402
