@@ -164,3 +164,13 @@ def test_saved_state_dict_loads_into_torch_with_the_same_outputs(tmp_path):
     back = model()                                    # and back again: torch's state dict loads here
     back.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
     np.testing.assert_allclose(back.eval()(tg.Tensor(x)).data, expected, rtol=1e-6)
+
+
+def test_saved_file_gets_ordinary_permissions(tmp_path):
+    import os
+    import stat
+    path = tmp_path / "w.npz"
+    tg.save({"w": np.ones(2, np.float32)}, path)
+    mask = os.umask(0)
+    os.umask(mask)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o666 & ~mask

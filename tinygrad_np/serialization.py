@@ -87,6 +87,7 @@ def save(obj: Any, path: PathLike) -> None:
             _write_npz(f, members)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())           # mkstemp makes 0600; a saved model is an ordinary file
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -178,3 +179,9 @@ def _unflatten(members: dict, path: str) -> dict:
             raise ValueError(f"load: {path}: key '{name}' is both an array and a folder of keys")
         node[leaf] = arr
     return root
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

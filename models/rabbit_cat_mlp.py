@@ -1,0 +1,12 @@
+"""Seed 000: gray 90x90 photos flattened to 8100 -> 128 ReLU -> 2 (softmax over the two classes, CE)."""
+from __future__ import annotations
+
+from typing import Sequence
+
+from tinygrad_np import nn
+
+from ._layers import mlp_layers, numel
+
+
+def build(input_shape: Sequence[int] = (8100,), num_outputs: int = 2, hidden: Sequence[int] = (128,)) -> nn.Module:
+    return nn.Sequential(*mlp_layers(numel(input_shape), hidden, num_outputs))
