@@ -106,6 +106,8 @@ def _spec_for_train(a: argparse.Namespace) -> tuple[ModelSpec, dict]:
 
 def cmd_train(a: argparse.Namespace) -> int:
     import tinygrad_np as tg
+    from tinygrad_np.allocator import keep_freed_memory
+    keep_freed_memory()        # a training loop reuses the same large arrays every step: no page-fault churn
     from . import plots
     from .data import load_source, prepare
     from .report import format_report, summarize
