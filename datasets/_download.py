@@ -7,7 +7,9 @@ import sys
 import tempfile
 import urllib.error
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO, Iterator
 
 ENV_VAR = "TINYGRAD_NP_DATA"
 CHUNK = 1 << 20
@@ -66,6 +68,25 @@ def publish(tmp: str | os.PathLike, dest: str | os.PathLike) -> None:
     os.replace(tmp, dest)
 
 
+@contextmanager
+def atomic_file(dest: str | os.PathLike, suffix: str = ".part") -> Iterator[BinaryIO]:
+    """Write through a temp file beside ``dest``: on success it replaces ``dest`` atomically (with the usual
+    permissions); on any error it is removed and ``dest`` is left as it was."""
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=suffix, dir=dest.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            yield out
+        publish(tmp, dest)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
 def download(url: str, dest: str | os.PathLike, sha256: str | None = None, timeout: float = 30.0) -> Path:
     """Download ``url`` to ``dest`` atomically (temp file in the same folder, then ``os.replace``).
 
@@ -74,34 +95,24 @@ def download(url: str, dest: str | os.PathLike, sha256: str | None = None, timeo
     the URL. ``file://`` URLs work too (used by the tests).
     """
     dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
     h = hashlib.sha256()
-    try:
-        with os.fdopen(fd, "wb") as out:
+    with atomic_file(dest) as out:
+        try:
+            resp = urllib.request.urlopen(url, timeout=timeout)
+        except (urllib.error.URLError, OSError, ValueError) as e:
+            reason = getattr(e, "reason", e)
+            raise OSError(f"download: cannot fetch {url}: {reason}") from None
+        with resp:
+            length = resp.headers.get("Content-Length") if hasattr(resp, "headers") else None
+            bar = _Progress(int(length) if length and length.isdigit() else None, dest.name)
             try:
-                resp = urllib.request.urlopen(url, timeout=timeout)
-            except (urllib.error.URLError, OSError, ValueError) as e:
-                reason = getattr(e, "reason", e)
-                raise OSError(f"download: cannot fetch {url}: {reason}") from None
-            with resp:
-                length = resp.headers.get("Content-Length") if hasattr(resp, "headers") else None
-                bar = _Progress(int(length) if length and length.isdigit() else None, dest.name)
-                try:
-                    for block in iter(lambda: resp.read(CHUNK), b""):
-                        out.write(block)
-                        h.update(block)
-                        bar.update(len(block))
-                finally:
-                    bar.close()
+                for block in iter(lambda: resp.read(CHUNK), b""):
+                    out.write(block)
+                    h.update(block)
+                    bar.update(len(block))
+            finally:
+                bar.close()
         if sha256 is not None and h.hexdigest() != sha256.lower():
             raise ValueError(f"download: {dest.name} from {url} failed its checksum: sha256 {h.hexdigest()}, "
                              f"expected {sha256.lower()} (corrupt download or wrong mirror); nothing was saved")
-        publish(tmp, dest)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
     return dest

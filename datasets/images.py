@@ -4,7 +4,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 import warnings
 import zipfile
 from dataclasses import dataclass, field
@@ -184,21 +183,11 @@ def _read_cache(path: Path, classes: list[str]) -> Optional[ImageDataset]:
 
 def _write_cache(path: Path, ds: ImageDataset) -> None:
     """Atomic: temp file in the cache folder, then os.replace; older caches of the same setting are removed."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".images-", suffix=".npz.part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, images=ds.images, labels=ds.labels, classes=np.array(ds.classes, dtype=str),
-                     files=np.array(ds.files, dtype=str),
-                     skipped_files=np.array([s for s, _ in ds.skipped], dtype=str),
-                     skipped_reasons=np.array([r for _, r in ds.skipped], dtype=str))
-        _download.publish(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    with _download.atomic_file(path, suffix=".npz.part") as f:
+        np.savez(f, images=ds.images, labels=ds.labels, classes=np.array(ds.classes, dtype=str),
+                 files=np.array(ds.files, dtype=str),
+                 skipped_files=np.array([s for s, _ in ds.skipped], dtype=str),
+                 skipped_reasons=np.array([r for _, r in ds.skipped], dtype=str))
     stem = path.name.rsplit("-", 1)[0]
     for old in path.parent.glob(stem + "-*.npz"):
         if old != path:
