@@ -223,3 +223,27 @@ def test_comparisons_are_bool_without_grad(op, ref, request):
 def test_tensors_stay_hashable():
     t = tg.tensor([1.0])
     assert {t: 1}[t] == 1 and len({t, t}) == 1
+
+
+def test_factories_name_themselves_in_dtype_errors_and_keep_the_policy():
+    for make, name in ((lambda: tg.zeros(2, dtype=np.float16), "zeros"),
+                       (lambda: tg.randn(2, dtype=np.float16), "randn"),
+                       (lambda: tg.rand(2, dtype=np.int64), "rand"),
+                       (lambda: tg.full((2,), 1.0, dtype=np.complex64), "full")):
+        with pytest.raises(TypeError, match=name):
+            make()
+    with pytest.raises(TypeError, match="floating-point"):
+        tg.zeros(2, dtype=np.int64, requires_grad=True)
+    assert tg.full((2,), 3).dtype == np.int64 and tg.full((2,), 3.0).dtype == np.float32
+    assert tg.zeros_like(np.zeros(3, np.float64)).dtype == np.float64
+    t = tg.ones(2, 3, requires_grad=True)
+    assert t.requires_grad and t.is_leaf and t.dtype == np.float32
+
+
+def test_default_bias_init_uses_the_weights_fan_in():
+    from tinygrad_np import nn
+    tg.manual_seed(0)
+    conv = nn.Conv2d(4, 64, 3, groups=2)          # fan_in = 4/2 · 3 · 3 = 18
+    lin = nn.Linear(50, 400)                       # fan_in = 50
+    assert np.abs(conv.bias.numpy()).max() <= 1 / np.sqrt(18) and np.abs(conv.bias.numpy()).max() > 0.8 / np.sqrt(18)
+    assert np.abs(lin.bias.numpy()).max() <= 1 / np.sqrt(50) and np.abs(lin.bias.numpy()).max() > 0.9 / np.sqrt(50)

@@ -18,41 +18,59 @@ def _shape(size: tuple, op: str) -> tuple:
     return shape
 
 
+def _dtype(dtype: DTypeLike, op: str, default: Any = _DEFAULT) -> np.dtype:
+    """Check a requested dtype against the Tensor dtype policy before any array is made."""
+    dt = np.dtype(default if dtype is None else dtype)
+    if dt == np.float16 or dt.kind not in "fiub":
+        raise TypeError(f"{op}: unsupported dtype {dt}; use float32, float64, an integer type or bool")
+    return dt
+
+
 def _finish(arr: np.ndarray, requires_grad: bool) -> Tensor:
-    return Tensor(as_array(arr), requires_grad=requires_grad)
+    """Wrap an array the factory already made with a checked dtype (no second pass of the policy)."""
+    t = Tensor._make(arr, False, None)
+    return t.requires_grad_() if requires_grad else t
+
+
+def _float(dtype: DTypeLike, op: str) -> np.dtype:
+    dt = _dtype(dtype, op)
+    if dt not in (np.float32, np.float64):
+        raise TypeError(f"{op}: samples need float32 or float64, got {dt}")
+    return dt
 
 
 def zeros(*size: Any, dtype: DTypeLike = None, requires_grad: bool = False) -> Tensor:
-    return _finish(np.zeros(_shape(size, "zeros"), dtype or _DEFAULT), requires_grad)
+    return _finish(np.zeros(_shape(size, "zeros"), _dtype(dtype, "zeros")), requires_grad)
 
 
 def ones(*size: Any, dtype: DTypeLike = None, requires_grad: bool = False) -> Tensor:
-    return _finish(np.ones(_shape(size, "ones"), dtype or _DEFAULT), requires_grad)
+    return _finish(np.ones(_shape(size, "ones"), _dtype(dtype, "ones")), requires_grad)
 
 
 def full(size: Any, fill_value: Any, dtype: DTypeLike = None, requires_grad: bool = False) -> Tensor:
-    if dtype is None:
-        dtype = as_array(fill_value).dtype
-    return _finish(np.full(_shape((size,), "full"), fill_value, dtype), requires_grad)
+    dt = _dtype(dtype, "full", as_array(fill_value, op="full").dtype)
+    return _finish(np.full(_shape((size,), "full"), fill_value, dt), requires_grad)
 
 
 def zeros_like(t: Any, dtype: DTypeLike = None, requires_grad: bool = False) -> Tensor:
-    return _finish(np.zeros(np.shape(t.data if isinstance(t, Tensor) else t), dtype or np.asarray(t).dtype), requires_grad)
+    like = t.data if isinstance(t, Tensor) else np.asarray(t)
+    return _finish(np.zeros(like.shape, _dtype(dtype, "zeros_like", like.dtype)), requires_grad)
 
 
 def ones_like(t: Any, dtype: DTypeLike = None, requires_grad: bool = False) -> Tensor:
-    return _finish(np.ones(np.shape(t.data if isinstance(t, Tensor) else t), dtype or np.asarray(t).dtype), requires_grad)
+    like = t.data if isinstance(t, Tensor) else np.asarray(t)
+    return _finish(np.ones(like.shape, _dtype(dtype, "ones_like", like.dtype)), requires_grad)
 
 
 def randn(*size: Any, dtype: DTypeLike = None, requires_grad: bool = False) -> Tensor:
     """Standard normal samples from the global generator (see `manual_seed`)."""
-    return _finish(default_generator().standard_normal(_shape(size, "randn"), dtype=np.dtype(dtype or _DEFAULT)),
+    return _finish(default_generator().standard_normal(_shape(size, "randn"), dtype=_float(dtype, "randn")),
                    requires_grad)
 
 
 def rand(*size: Any, dtype: DTypeLike = None, requires_grad: bool = False) -> Tensor:
     """Uniform [0, 1) samples from the global generator."""
-    return _finish(default_generator().random(_shape(size, "rand"), dtype=np.dtype(dtype or _DEFAULT)), requires_grad)
+    return _finish(default_generator().random(_shape(size, "rand"), dtype=_float(dtype, "rand")), requires_grad)
 
 
 def arange(start: float, end: Optional[float] = None, step: float = 1, dtype: DTypeLike = None,
@@ -63,8 +81,8 @@ def arange(start: float, end: Optional[float] = None, step: float = 1, dtype: DT
     if step == 0:
         raise ValueError("arange: step must be non-zero")
     ints = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
-    return _finish(np.arange(start, end, step, dtype=dtype or (np.int64 if ints else _DEFAULT)), requires_grad)
+    return _finish(np.arange(start, end, step, dtype=_dtype(dtype, "arange", np.int64 if ints else _DEFAULT)), requires_grad)
 
 
 def eye(n: int, m: Optional[int] = None, dtype: DTypeLike = None, requires_grad: bool = False) -> Tensor:
-    return _finish(np.eye(n, m, dtype=dtype or _DEFAULT), requires_grad)
+    return _finish(np.eye(n, m, dtype=_dtype(dtype, "eye")), requires_grad)

@@ -63,6 +63,13 @@ def _write(tensor: Tensor, values: np.ndarray) -> Tensor:
     return tensor
 
 
+def default_bias_(bias: Tensor, weight: Tensor) -> Tensor:
+    """PyTorch's default bias init for Linear and Conv2d: U(−1/√fan_in, 1/√fan_in), fan_in taken from `weight`."""
+    fan_in = _calculate_fan_in_and_fan_out(weight)[0]
+    bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
+    return uniform_(bias, -bound, bound)
+
+
 def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
     """Fill with samples from U(a, b)."""
     return _write(tensor, default_generator().uniform(a, b, tensor.data.shape))

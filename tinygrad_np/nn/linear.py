@@ -32,8 +32,7 @@ class Linear(Module):
     def reset_parameters(self) -> None:
         init.kaiming_uniform_(self.weight, a=math.sqrt(5))
         if self.bias is not None:
-            bound = 1 / math.sqrt(self.in_features) if self.in_features > 0 else 0.0
-            init.uniform_(self.bias, -bound, bound)
+            init.default_bias_(self.bias, self.weight)
 
     def forward(self, input: Tensor) -> Tensor:
         p = self._parameters
