@@ -13,10 +13,3 @@ def mlp_layers(in_features: int, hidden: Sequence[int], out_features: int) -> li
         layers += [nn.Linear(in_features, h), nn.ReLU()]
         in_features = h
     return layers + [nn.Linear(in_features, out_features)]
-
-
-def numel(shape: Sequence[int]) -> int:
-    n = 1
-    for s in shape:
-        n *= int(s)
-    return n

@@ -10,12 +10,12 @@ from typing import Sequence
 
 from tinygrad_np import nn
 
-from ._layers import mlp_layers, numel
+from ._layers import mlp_layers
 
 
 def build(input_shape: Sequence[int] = (12288,), num_outputs: int = 1,
           hidden: Sequence[int] = (20, 7, 5)) -> nn.Module:
-    model = nn.Sequential(*mlp_layers(numel(input_shape), hidden, num_outputs))
+    model = nn.Sequential(*mlp_layers(math.prod(input_shape), hidden, num_outputs))
     for layer in model.modules():
         if isinstance(layer, nn.Linear):
             nn.init.normal_(layer.weight, 0.0, 1.0 / math.sqrt(layer.weight.shape[1]))

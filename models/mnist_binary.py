@@ -4,12 +4,13 @@ With ``hidden=()`` this is logistic regression, exactly the seed's ``a = sigmoid
 """
 from __future__ import annotations
 
+import math
 from typing import Sequence
 
 from tinygrad_np import nn
 
-from ._layers import mlp_layers, numel
+from ._layers import mlp_layers
 
 
 def build(input_shape: Sequence[int] = (784,), num_outputs: int = 1, hidden: Sequence[int] = ()) -> nn.Module:
-    return nn.Sequential(*mlp_layers(numel(input_shape), hidden, num_outputs))
+    return nn.Sequential(*mlp_layers(math.prod(input_shape), hidden, num_outputs))
