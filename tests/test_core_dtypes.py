@@ -69,3 +69,11 @@ def test_casts_are_differentiable_and_return_the_input_dtype():
     assert z.to("float32").dtype == np.float32
     i = x.to(np.int64)
     assert i.dtype == np.int64 and i.tolist() == [1, -2] and not i.requires_grad and i.grad_fn is None
+
+
+def test_scalar_base_pow_backward_stays_float32_inside_the_op():
+    x = tg.tensor([0.5, 1.5], requires_grad=True)
+    y = 2.0 ** x
+    g = type(y.grad_fn).backward(y.grad_fn, np.ones(2, np.float32))
+    assert g[1].dtype == np.float32
+    np.testing.assert_allclose(g[1], 2.0 ** np.array([0.5, 1.5]) * np.log(2.0), rtol=1e-6)

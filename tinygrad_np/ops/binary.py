@@ -83,7 +83,12 @@ class Pow(Function):
     def backward(ctx, grad):
         x, y, out = ctx.saved_tensors
         gx = grad * y * x ** (y - 1) if ctx.needs_input_grad[0] else None
-        gy = grad * out * np.log(x) if ctx.needs_input_grad[1] else None
+        gy = None
+        if ctx.needs_input_grad[1]:
+            log_x = np.log(x)
+            if type(log_x) is not np.ndarray:    # a Python-scalar base: keep its log weak (no float64 upcast)
+                log_x = float(log_x)
+            gy = grad * out * log_x
         return gx, gy
 
 
