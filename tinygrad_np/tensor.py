@@ -389,7 +389,8 @@ def tensor(data: Any, requires_grad: bool = False, dtype: DTypeLike = None) -> T
     arr = as_array(data, dtype)
     if arr is data or (isinstance(data, Tensor) and arr is data.data):
         arr = arr.copy()
-    return Tensor(arr, requires_grad=requires_grad)
+    t = Tensor._make(arr, False, None)            # the dtype policy already ran in as_array
+    return t.requires_grad_() if requires_grad else t
 
 
 def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
