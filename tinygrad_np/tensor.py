@@ -389,8 +389,9 @@ def tensor(data: Any, requires_grad: bool = False, dtype: DTypeLike = None) -> T
     arr = as_array(data, dtype)
     if arr is data or (isinstance(data, Tensor) and arr is data.data):
         arr = arr.copy()
-    t = Tensor._make(arr, False, None)            # the dtype policy already ran in as_array
-    return t.requires_grad_() if requires_grad else t
+    if requires_grad:
+        _check_grad_dtype(arr, "tensor")
+    return Tensor._make(arr, bool(requires_grad), None)   # the dtype policy already ran in as_array
 
 
 def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
