@@ -162,3 +162,11 @@ def _store_leaf_grads(leaf_grads: dict, seed: np.ndarray) -> None:
 
 from .tensor import Tensor  # noqa: E402  (autograd is first imported by Tensor.backward, after tensor.py)
 _make = Tensor._make
+
+
+def zero_grad(params: Any, set_to_none: bool = True) -> None:
+    """Forget the gradients of `params` (`.grad = None`; with set_to_none=False, fresh zeros), the one
+    rule behind `Module.zero_grad` and `Optimizer.zero_grad`."""
+    for p in params:
+        if p.grad is not None:
+            p.grad = None if set_to_none else _make(np.zeros_like(p.data), False, None)
