@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 import tinygrad_np as tg
-from tinygrad_np.ops.conv import conv2d
+from tinygrad_np.nn.functional import conv2d
 from tinygrad_np.ops.im2col import col2im, im2col, out_size, pad
 from tinygrad_np.testing import arrays, assert_grad_close, conv_geometries
 

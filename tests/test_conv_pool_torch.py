@@ -13,8 +13,8 @@ torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
 import tinygrad_np as tg                                        # noqa: E402
-from tinygrad_np.ops.conv import conv2d                         # noqa: E402
-from tinygrad_np.ops.pool import avg_pool2d, max_pool2d         # noqa: E402
+from tinygrad_np.nn.functional import conv2d                       # noqa: E402
+from tinygrad_np.nn.functional import avg_pool2d, max_pool2d       # noqa: E402
 
 
 def _close(ours, ref, dtype):

@@ -116,7 +116,7 @@ def test_dropout_scaling_and_gradient_closed_form():
     np.testing.assert_array_equal(nn.Dropout(p)(x).data, out.data)          # reproducible
     assert drop.eval()(x) is x and nn.Dropout(0.0)(x) is x
     np.testing.assert_array_equal(nn.Dropout(1.0)(x).data, 0)
-    with pytest.raises(ValueError, match="Dropout: probability p must be between 0 and 1, got 1.5"):
+    with pytest.raises(ValueError, match="Dropout: probability p must be a number between 0 and 1, got 1.5"):
         nn.Dropout(1.5)
 
 

@@ -12,7 +12,8 @@ import pytest
 from hypothesis import assume, given, strategies as st
 
 import tinygrad_np as tg
-from tinygrad_np.ops.pool import AvgPool, MaxPool, avg_pool2d, max_pool2d, pool_geometry
+from tinygrad_np.nn.functional import avg_pool2d, max_pool2d
+from tinygrad_np.ops.pool import AvgPool, MaxPool, pool_geometry
 from tinygrad_np.testing import arrays, assert_grad_close, distinct_arrays, pool_geometries
 
 

@@ -46,8 +46,8 @@ def test_mlp_graph_names_ops_shapes_dtypes_and_marks_node_kinds():
     nodes, edges = parse(viz.to_dot(loss, params={"fc1.weight": w1}))
     k = kinds(nodes)
     assert k["output"] == [["Mul", "() float32"]]
-    assert sorted(lbl[0] for lbl in k["op"]) == ["Add", "MatMul", "MatMul", "ReLU", "Sum"]
-    assert ["ReLU", "(5, 4) float32"] in k["op"] and ["Sum", "() float32"] in k["op"]
+    assert sorted(lbl[0] for lbl in k["op"]) == ["Add", "MatMul", "MatMul", "ReLUOp", "Sum"]
+    assert ["ReLUOp", "(5, 4) float32"] in k["op"] and ["Sum", "() float32"] in k["op"]
     assert sorted(k["parameter"]) == [["parameter", "(4,) float32"], ["parameter fc1.weight", "(3, 4) float32"]]
     assert k["leaf"] == [["leaf", "(4, 2) float32"]]
     assert sorted(k["constant"]) == [["0.5"], ["constant", "(5, 3) float32"]]
@@ -55,8 +55,8 @@ def test_mlp_graph_names_ops_shapes_dtypes_and_marks_node_kinds():
     # data flows from inputs to the output; operands of two-input ops carry their position
     assert ("parameter fc1.weight", "MatMul", 'label="1"') in edges
     assert ("constant", "MatMul", 'label="0"') in edges
-    assert ("ReLU", "MatMul", 'label="0"') in edges and ("leaf", "MatMul", 'label="1"') in edges
-    assert ("Add", "ReLU", "") in edges and ("Sum", "Mul", 'label="0"') in edges and ("0.5", "Mul", 'label="1"') in edges
+    assert ("ReLUOp", "MatMul", 'label="0"') in edges and ("leaf", "MatMul", 'label="1"') in edges
+    assert ("Add", "ReLUOp", "") in edges and ("Sum", "Mul", 'label="0"') in edges and ("0.5", "Mul", 'label="1"') in edges
 
 
 def test_shared_subexpressions_are_drawn_once():

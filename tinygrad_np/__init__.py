@@ -1,22 +1,32 @@
-"""tinygrad_np: a small, fast, honest deep-learning framework on NumPy, shaped like PyTorch."""
-from .tensor import Tensor, tensor, cat, stack, where
-from .function import Function
-from .grad_mode import no_grad, enable_grad, is_grad_enabled
-from .factories import zeros, ones, full, zeros_like, ones_like, randn, rand, arange, eye
-from .random import manual_seed
-from .gradcheck import gradcheck, GradcheckError
+"""tinygrad_np: a small, fast, honest deep-learning framework on NumPy, shaped like PyTorch.
 
-float32 = __import__("numpy").float32
-float64 = __import__("numpy").float64
-int64 = __import__("numpy").int64
+The layers of docs/DESIGN.md, bottom up: the autograd core (dtypes, grad_mode, tensor, function,
+autograd), the ops (`tinygrad_np.ops`, which also give Tensor its methods), numerical checking
+(gradcheck, testing), then nn, optim, data and files. Every module imports only from below itself,
+so any of them can be imported first.
+"""
+from . import ops
+from .dtypes import bool_, float32, float64, int32, int64, uint8
+from .factories import arange, eye, full, ones, ones_like, rand, randn, zeros, zeros_like
+from .function import Function
+from .grad_mode import enable_grad, is_grad_enabled, no_grad
+from .gradcheck import GradcheckError, gradcheck
+from .ops import cat, stack, where
+from .random import manual_seed
+from .serialization import load, save
+from .tensor import Tensor, tensor
+from . import data, nn, optim, viz  # the layers above the core
+
+# PyTorch's aliases, as attributes only (not in __all__: a star import must not shadow the builtins)
+float = float32
+double = float64
+long = int64
+int = int32
+bool = bool_
 
 __version__ = "0.1.0"
 
 __all__ = ["Tensor", "tensor", "cat", "stack", "where", "Function", "no_grad", "enable_grad",
            "is_grad_enabled", "zeros", "ones", "full", "zeros_like", "ones_like", "randn", "rand", "arange",
-           "eye", "manual_seed", "gradcheck", "GradcheckError", "float32", "float64", "int64"]
-
-from .serialization import save, load  # noqa: E402
-from . import nn, optim, data  # noqa: E402
-__all__ += ["save", "load", "nn", "optim", "data"]
-from . import viz  # noqa: E402  (graph view: tg.viz.to_dot / tg.viz.render)
+           "eye", "manual_seed", "gradcheck", "GradcheckError", "float32", "float64", "int32", "int64", "uint8",
+           "bool_", "save", "load", "nn", "optim", "data", "viz", "ops"]

@@ -1,21 +1,20 @@
-"""The backward walk: one iterative pass over the recorded graph.
+"""The backward walk: one iterative pass over the recorded graph, in three named steps.
 
-Nodes are `Function` instances (ctx objects). Discovery counts, for every node, how many gradient
-edges flow into it; a node runs its backward only when all of its consumers have run (Kahn's order),
-so each node is called exactly once, with the full gradient of each of its outputs. No recursion:
-a chain of 100,000 ops walks like a chain of 3.
+1. `count_consumers`: from the root, count for every node how many gradient edges flow into it;
+   a graph freed by an earlier backward is refused here, before anything changes.
+2. `run_node`: call one node's backward with the full gradient of each of its outputs.
+3. `send_gradient`: fit each returned gradient to its input (`fit_gradient`: undo broadcasting,
+   check shape and dtype, naming the op) and add it to the input's node, or to the leaf's total.
+A node runs once all of its consumers have run (Kahn's order), so it is called exactly once; no
+recursion, so a chain of 100,000 ops walks like a chain of 3. Leaf totals reach `.grad` at the end.
 
-This is also the one place that undoes NumPy broadcasting (`sum_to_shape`) and checks the shape and
-dtype of every gradient an op returns, naming the op when it is wrong.
+This module imports nothing from the package: the Tensors it meets bring their own `_make`.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Dict, List
 
 import numpy as np
-
-if TYPE_CHECKING:
-    from .function import Function
 
 _ndarray = np.ndarray
 
@@ -40,10 +39,12 @@ def sum_to_shape(grad: np.ndarray, shape: tuple, op_name: str = "op", input_inde
     return grad
 
 
-def _fit(grad: Any, parent: "Tensor", node: "Function", index: int) -> np.ndarray:
-    if type(grad) is not _ndarray:
-        grad = np.asarray(grad)
+def fit_gradient(grad: Any, parent: Any, node: Any, index: int) -> np.ndarray:
+    """The gradient an op returned for input `index`, as an ndarray of that input's shape and dtype."""
     data = parent.data
+    if type(grad) is _ndarray and grad.shape == data.shape and grad.dtype == data.dtype:
+        return grad                          # the common case: nothing to fit
+    grad = np.asarray(grad)
     if grad.shape != data.shape:
         grad = sum_to_shape(grad, data.shape, type(node).__name__, index)
     if grad.dtype != data.dtype:
@@ -54,99 +55,107 @@ def _fit(grad: Any, parent: "Tensor", node: "Function", index: int) -> np.ndarra
     return grad
 
 
-def _freed_error(node: "Function") -> RuntimeError:
+def _freed_error(node: Any) -> RuntimeError:
     return RuntimeError(
         f"backward: the graph through {type(node).__name__} was already freed by an earlier backward(); "
         "pass retain_graph=True to the first backward() to go through the graph twice")
 
 
-def run_backward(root: "Tensor", grad: np.ndarray, retain_graph: bool) -> None:
-    """Propagate `grad` (already shaped and typed like `root`) from `root` to every leaf."""
-    start = root.grad_fn
-    if start is None:
-        _store_leaf_grads({id(root): (root, grad)}, grad)
-        return
-    # discovery: count incoming gradient edges per node; refuse a freed graph before touching anything
+def count_consumers(start: Any) -> Dict[Any, int]:
+    """{node: number of gradient edges into it} for every node reachable from `start`."""
     if start.parents is None:
         raise _freed_error(start)
     pending = {start: 0}
     stack = [start]
-    push = stack.append
     while stack:
         node = stack.pop()
         for parent, need in zip(node.parents, node.needs_input_grad):
-            if need:
-                fn = parent.grad_fn
-                if fn is None:
-                    continue
-                if fn in pending:
-                    pending[fn] += 1
-                else:
-                    if fn.parents is None:
-                        raise _freed_error(fn)
-                    pending[fn] = 1
-                    push(fn)
+            fn = parent.grad_fn if need else None
+            if fn is None:
+                continue
+            if fn in pending:
+                pending[fn] += 1
+            else:
+                if fn.parents is None:
+                    raise _freed_error(fn)
+                pending[fn] = 1
+                stack.append(fn)
+    return pending
 
+
+def run_node(node: Any, out_grads: List[Any]) -> tuple:
+    """Call `node`'s backward; returns one gradient (or None) per input of the node."""
+    if node.n_outputs == 1:
+        grads = None if out_grads[0] is None else type(node).backward(node, out_grads[0])
+    elif all(g is None for g in out_grads):
+        grads = None
+    else:                                    # unused outputs of a multi-output op get zeros
+        grads = type(node).backward(node, *[np.zeros(shape, dtype) if g is None else g
+                                            for g, (shape, dtype) in zip(out_grads, node._out_meta)])
+    n_inputs = len(node.parents)
+    if grads is None:
+        return (None,) * n_inputs
+    if type(grads) is not tuple:
+        grads = (grads,)
+    if len(grads) != n_inputs:
+        raise RuntimeError(f"{type(node).__name__}.backward returned {len(grads)} gradients for {n_inputs} inputs")
+    return grads
+
+
+def send_gradient(parent: Any, grad: np.ndarray, buffers: dict, leaf_grads: dict) -> None:
+    """Add `grad` to what `parent` has received so far: its node's output slot, or its leaf total."""
+    fn = parent.grad_fn
+    if fn is None:
+        return add_to_total(leaf_grads, parent, grad)
+    slots = buffers.get(fn)
+    if slots is None:
+        slots = buffers[fn] = [None] * fn.n_outputs
+    k = parent._out_index
+    slots[k] = grad if slots[k] is None else slots[k] + grad
+
+
+def add_to_total(totals: dict, tensor: Any, grad: np.ndarray) -> None:
+    """Sum `grad` into the total gathered for `tensor` (keyed by identity: Tensors compare elementwise)."""
+    prev = totals.get(id(tensor))
+    totals[id(tensor)] = (tensor, grad if prev is None else prev[1] + grad)
+
+
+def run_backward(root: Any, grad: np.ndarray, retain_graph: bool) -> None:
+    """Propagate `grad` (already shaped and typed like `root`) from `root` to every leaf."""
+    leaf_grads: dict = {}
+    start = root.grad_fn
+    if start is None:
+        leaf_grads[id(root)] = (root, grad)
+        return store_leaf_grads(leaf_grads, grad)
+    pending = count_consumers(start)
     buffers: dict = {start: [None] * start.n_outputs}
     buffers[start][root._out_index] = grad
-    leaf_grads: dict = {}
     ready = [start]
-    push = ready.append
     while ready:
         node = ready.pop()
-        grads = buffers.pop(node)
+        out_grads = buffers.pop(node)
         if node._retained:
-            for idx, t in node._retained.items():
-                if grads[idx] is not None:
-                    prev = leaf_grads.get(id(t))
-                    leaf_grads[id(t)] = (t, grads[idx] if prev is None else prev[1] + grads[idx])
-        parents = node.parents
-        if node.n_outputs == 1:
-            input_grads: Any = None if grads[0] is None else type(node).backward(node, grads[0])
-        elif all(g is None for g in grads):
-            input_grads = None
-        else:
-            input_grads = type(node).backward(
-                node, *[np.zeros(s, d) if g is None else g for g, (s, d) in zip(grads, node._out_meta)])
-        if input_grads is None:
-            input_grads = (None,) * len(parents)
-        elif type(input_grads) is not tuple:
-            input_grads = (input_grads,)
-        if len(input_grads) != len(parents):
-            raise RuntimeError(f"{type(node).__name__}.backward returned {len(input_grads)} gradients "
-                               f"for {len(parents)} inputs")
+            for index, t in node._retained.items():
+                if out_grads[index] is not None:     # a retain_grad() tensor's total, stored like a leaf's
+                    add_to_total(leaf_grads, t, out_grads[index])
+        input_grads = run_node(node, out_grads)
+        parents, needs = node.parents, node.needs_input_grad
         if not retain_graph:
-            node.parents = None
-            node.saved_tensors = None
-        i = -1
-        for parent, g, need in zip(parents, input_grads, node.needs_input_grad):
-            i += 1
+            node.parents = node.saved_tensors = None
+        for index, (parent, g, need) in enumerate(zip(parents, input_grads, needs)):
             if not need:
                 continue
-            fn = parent.grad_fn
             if g is not None:
-                data = parent.data
-                if type(g) is not _ndarray or g.shape != data.shape or g.dtype != data.dtype:
-                    g = _fit(g, parent, node, i)
-                if fn is None:
-                    key = id(parent)
-                    prev = leaf_grads.get(key)
-                    leaf_grads[key] = (parent, g if prev is None else prev[1] + g)
-                else:
-                    buf = buffers.get(fn)
-                    if buf is None:
-                        buf = buffers[fn] = [None] * fn.n_outputs
-                    k = parent._out_index
-                    buf[k] = g if buf[k] is None else buf[k] + g
+                send_gradient(parent, fit_gradient(g, parent, node, index), buffers, leaf_grads)
+            fn = parent.grad_fn
             if fn is not None:
-                left = pending[fn] - 1
-                pending[fn] = left
-                if not left:
-                    push(fn)
-    _store_leaf_grads(leaf_grads, grad)
+                pending[fn] -= 1
+                if not pending[fn]:
+                    ready.append(fn)
+    store_leaf_grads(leaf_grads, grad)
 
 
-def _store_leaf_grads(leaf_grads: dict, seed: np.ndarray) -> None:
+def store_leaf_grads(leaf_grads: dict, seed: np.ndarray) -> None:
     """Accumulate into `.grad`. A gradient array is stored without a copy only when nothing else can
     see it (not a view, not read-only, not shared with another leaf or the caller's seed)."""
     seen: set = set()
@@ -154,14 +163,10 @@ def _store_leaf_grads(leaf_grads: dict, seed: np.ndarray) -> None:
         if tensor.grad is None:
             if g is seed or g.base is not None or id(g) in seen or not g.flags.writeable:
                 g = g.copy()
-            tensor.grad = _make(g, False, None)
+            tensor.grad = tensor._make(g, False, None)
         else:
             tensor.grad.data = tensor.grad.data + g
         seen.add(id(g))
-
-
-from .tensor import Tensor  # noqa: E402  (autograd is first imported by Tensor.backward, after tensor.py)
-_make = Tensor._make
 
 
 def zero_grad(params: Any, set_to_none: bool = True) -> None:
@@ -169,4 +174,4 @@ def zero_grad(params: Any, set_to_none: bool = True) -> None:
     rule behind `Module.zero_grad` and `Optimizer.zero_grad`."""
     for p in params:
         if p.grad is not None:
-            p.grad = None if set_to_none else _make(np.zeros_like(p.data), False, None)
+            p.grad = None if set_to_none else p._make(np.zeros_like(p.data), False, None)

@@ -11,7 +11,8 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 
 from .random import default_generator
-from .tensor import Tensor, as_array
+from .dtypes import as_array
+from .tensor import Tensor
 
 
 class Dataset:

@@ -6,24 +6,21 @@ from typing import Any, Optional
 import numpy as np
 
 from .random import default_generator
-from .tensor import DTypeLike, Tensor, as_array
+from .dtypes import DTypeLike, as_array, check_dtype, check_float_dtype, default_float
+from .tensor import Tensor
 
-_DEFAULT = np.dtype(np.float32)
 
 
 def _shape(size: tuple, op: str) -> tuple:
     shape = tuple(size[0]) if len(size) == 1 and isinstance(size[0], (tuple, list)) else tuple(size)
-    if any(not isinstance(s, (int, np.integer)) or s < 0 for s in shape):
+    if not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s >= 0 for s in shape):
         raise ValueError(f"{op}: sizes must be non-negative integers, got {shape}")
     return shape
 
 
-def _dtype(dtype: DTypeLike, op: str, default: Any = _DEFAULT) -> np.dtype:
+def _dtype(dtype: DTypeLike, op: str, default: Any = default_float) -> np.dtype:
     """Check a requested dtype against the Tensor dtype policy before any array is made."""
-    dt = np.dtype(default if dtype is None else dtype)
-    if dt == np.float16 or dt.kind not in "fiub":
-        raise TypeError(f"{op}: unsupported dtype {dt}; use float32, float64, an integer type or bool")
-    return dt
+    return check_dtype(default if dtype is None else dtype, op)
 
 
 def _finish(arr: np.ndarray, requires_grad: bool) -> Tensor:
@@ -33,10 +30,7 @@ def _finish(arr: np.ndarray, requires_grad: bool) -> Tensor:
 
 
 def _float(dtype: DTypeLike, op: str) -> np.dtype:
-    dt = _dtype(dtype, op)
-    if dt not in (np.float32, np.float64):
-        raise TypeError(f"{op}: samples need float32 or float64, got {dt}")
-    return dt
+    return check_float_dtype(default_float if dtype is None else dtype, op)
 
 
 def zeros(*size: Any, dtype: DTypeLike = None, requires_grad: bool = False) -> Tensor:
@@ -81,7 +75,7 @@ def arange(start: float, end: Optional[float] = None, step: float = 1, dtype: DT
     if step == 0:
         raise ValueError("arange: step must be non-zero")
     ints = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
-    return _finish(np.arange(start, end, step, dtype=_dtype(dtype, "arange", np.int64 if ints else _DEFAULT)), requires_grad)
+    return _finish(np.arange(start, end, step, dtype=_dtype(dtype, "arange", np.int64 if ints else default_float)), requires_grad)
 
 
 def eye(n: int, m: Optional[int] = None, dtype: DTypeLike = None, requires_grad: bool = False) -> Tensor:

@@ -17,6 +17,7 @@ from .tensor import Tensor
 
 _ndarray = np.ndarray
 _new = object.__new__
+_make = Tensor._make
 
 
 class Function:
@@ -35,10 +36,7 @@ class Function:
 
     def save_for_backward(self, *arrays: Any) -> None:
         """Keep arrays for backward; a no-op when nothing is being recorded (under no_grad)."""
-        if self._record:
-            self.saved_tensors = arrays
-        else:
-            self.saved_tensors = ()
+        self.saved_tensors = arrays if self._record else ()
 
     @staticmethod
     def forward(ctx: "Function", *args: Any, **kwargs: Any) -> Any:
@@ -53,34 +51,17 @@ class Function:
         """Run forward on the arrays of `args`; record the node when grad mode is on and any input
         requires grad. Returns a Tensor, or a tuple of Tensors when forward returns a tuple."""
         ctx = _new(cls)
-        # one- and two-input ops are the hot path: unrolled, they cost about half of the generic loop
-        if len(args) == 2:
-            x, y = args
-            if isinstance(x, Tensor):
-                nx, x = x._requires_grad, x.data
-            else:
-                nx = False
-            if isinstance(y, Tensor):
-                ny, y = y._requires_grad, y.data
-            else:
-                ny = False
-            needs = (nx, ny)
-            record = (nx or ny) and _state["enabled"]
-            ctx._record = record
-            ctx.needs_input_grad = needs
-            out = cls.forward(ctx, x, y, **kwargs)
-        elif len(args) == 1 and isinstance(args[0], Tensor):
-            x = args[0]
-            record = x._requires_grad and _state["enabled"]
-            ctx._record = record
-            ctx.needs_input_grad = (x._requires_grad,)
-            out = cls.forward(ctx, x.data, **kwargs)
-        else:
-            needs = tuple([isinstance(a, Tensor) and a._requires_grad for a in args])
-            record = True in needs and _state["enabled"]
-            ctx._record = record
-            ctx.needs_input_grad = needs
-            out = cls.forward(ctx, *[a.data if isinstance(a, Tensor) else a for a in args], **kwargs)
+        arrays, needs = [], []
+        for a in args:                       # one plain loop: measured faster than two comprehensions
+            if isinstance(a, Tensor):
+                arrays.append(a.data)
+                needs.append(a._requires_grad)
+            else:                            # a constant: reaches forward unchanged, gets no gradient
+                arrays.append(a)
+                needs.append(False)
+        ctx.needs_input_grad = needs = tuple(needs)
+        ctx._record = record = True in needs and _state["enabled"]
+        out = cls.forward(ctx, *arrays, **kwargs)
         if type(out) is tuple:
             return _wrap_outputs(ctx, out, args, record)
         if type(out) is not _ndarray:
@@ -109,6 +90,3 @@ def _wrap_outputs(ctx: Function, outs: tuple, args: tuple, record: bool) -> tupl
         ctx.n_outputs = len(outs)
         ctx._out_meta = [(t.data.shape, t.data.dtype) for t in outputs]
     return tuple(outputs)
-
-
-_make = Tensor._make

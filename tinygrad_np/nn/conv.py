@@ -1,4 +1,4 @@
-"""`Conv2d`, `MaxPool2d` and `AvgPool2d`: thin Modules over `ops.conv` / `ops.pool`, PyTorch's
+"""`Conv2d`, `MaxPool2d` and `AvgPool2d`: thin Modules over `nn.functional`'s conv2d and pools, PyTorch's
 arguments, parameter shapes, default initialisation and repr."""
 from __future__ import annotations
 
@@ -7,18 +7,11 @@ from typing import Any, Optional, Union
 
 import numpy as np
 
-from ..ops.conv import conv2d
-from ..ops.im2col import pair
-from ..ops.pool import avg_pool2d, max_pool2d
+from .._validate import integer, pair
 from ..tensor import Tensor
 from . import init
+from .functional import avg_pool2d, conv2d, max_pool2d
 from .module import Module, Parameter
-
-
-def _positive_int(value: Any, name: str, op: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{op}: {name} must be a positive integer, got {value!r}")
-    return int(value)
 
 
 class Conv2d(Module):
@@ -30,9 +23,9 @@ class Conv2d(Module):
                  padding: Union[int, tuple, str] = 0, dilation: Any = 1, groups: int = 1, bias: bool = True,
                  dtype: Any = np.float32) -> None:
         super().__init__()
-        self.in_channels = _positive_int(in_channels, "in_channels", "Conv2d")
-        self.out_channels = _positive_int(out_channels, "out_channels", "Conv2d")
-        self.groups = _positive_int(groups, "groups", "Conv2d")
+        self.in_channels = integer(in_channels, "in_channels", "Conv2d", 1)
+        self.out_channels = integer(out_channels, "out_channels", "Conv2d", 1)
+        self.groups = integer(groups, "groups", "Conv2d", 1)
         if in_channels % groups or out_channels % groups:
             raise ValueError(f"Conv2d: in_channels={in_channels} and out_channels={out_channels} must both be "
                              f"divisible by groups={groups}")

@@ -1,6 +1,7 @@
 """`Dropout`: inverted dropout in training, the identity in eval mode."""
 from __future__ import annotations
 
+from .. import _validate
 from ..tensor import Tensor
 from .functional import dropout
 from .module import Module
@@ -12,9 +13,7 @@ class Dropout(Module):
 
     def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
         super().__init__()
-        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p <= 1.0:
-            raise ValueError(f"Dropout: probability p must be between 0 and 1, got {p!r}")
-        self.p, self.inplace = float(p), inplace
+        self.p, self.inplace = _validate.probability(p, "Dropout"), inplace
 
     def forward(self, input: Tensor) -> Tensor:
         return dropout(input, self.p, self.training)

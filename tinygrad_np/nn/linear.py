@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from .._validate import integer
 from ..tensor import Tensor
 from . import init
 from .functional import linear
@@ -18,10 +19,8 @@ class Linear(Module):
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, dtype: Any = np.float32) -> None:
         super().__init__()
-        for name, n in (("in_features", in_features), ("out_features", out_features)):
-            if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
-                raise ValueError(f"Linear: {name} must be a non-negative integer, got {n!r}")
-        self.in_features, self.out_features = int(in_features), int(out_features)
+        self.in_features = integer(in_features, "in_features", "Linear", 0)
+        self.out_features = integer(out_features, "out_features", "Linear", 0)
         self.weight = Parameter(np.empty((out_features, in_features), dtype))
         if bias:
             self.bias = Parameter(np.empty(out_features, dtype))

@@ -3,17 +3,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import _validate
 from ..tensor import Tensor
-from . import losses as F
+from . import functional as F
 from .module import Module
 
 
 class _Loss(Module):
     def __init__(self, reduction: str = "mean") -> None:
         super().__init__()
-        if reduction not in ("none", "mean", "sum"):
-            raise ValueError(f"{type(self).__name__}: reduction must be 'none', 'mean' or 'sum', got {reduction!r}")
-        self.reduction = reduction
+        self.reduction = _validate.reduction(reduction, type(self).__name__)
 
     def extra_repr(self) -> str:
         return "" if self.reduction == "mean" else f"reduction={self.reduction!r}"

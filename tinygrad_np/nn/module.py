@@ -15,7 +15,8 @@ from typing import Any, Callable, Iterator, Mapping, Optional
 
 import numpy as np
 
-from ..tensor import Tensor, as_array
+from ..dtypes import as_array, check_float_dtype
+from ..tensor import Tensor
 
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
@@ -26,6 +27,8 @@ class Parameter(Tensor):
     __slots__ = ()
 
     def __init__(self, data: Any = None, requires_grad: bool = True) -> None:
+        if isinstance(data, Tensor):
+            data = data.data
         arr = np.empty(0, np.float32) if data is None else as_array(data, op="Parameter")
         if arr.dtype.kind != "f":
             raise TypeError(f"Parameter: parameters must be floating point, got dtype {arr.dtype}")
@@ -227,9 +230,7 @@ class Module:
     def to(self, dtype: Any) -> "Module":
         """Cast floating-point parameters and buffers to `dtype` in place (the Parameter objects stay the
         same, so an optimizer built earlier still holds them); integer buffers are left alone."""
-        dt = np.dtype(dtype)
-        if dt.kind != "f" or dt == np.float16:
-            raise TypeError(f"Module.to: only float32 or float64 are supported, got {dt}")
+        dt = check_float_dtype(dtype, "Module.to")
         for p in self.parameters():
             if p.data.dtype != dt:
                 p.data = p.data.astype(dt)

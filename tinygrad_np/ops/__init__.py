@@ -1,14 +1,33 @@
-"""Built-in ops, one `Function` per op, grouped as in early tinygrad: unary, binary, reduce, movement.
+"""Every built-in differentiable op: one `Function` per op, grouped by kind as in early tinygrad.
+
+    unary.py     Neg Exp Log Sqrt Abs TanhOp SigmoidOp ReLUOp LeakyReLUOp Clamp Cast
+    binary.py    Add Sub Mul Div Pow MatMul
+    reduce.py    Sum Mean Var AMax AMin ArgReduce LogSumExp SoftmaxOp LogSoftmaxOp
+    movement.py  Reshape Permute Expand GetItem Cat Stack Where
+    conv.py      Convolution                     (im2col.py: the window bookkeeping it shares with pooling)
+    pool.py      MaxPool AvgPool
+    layers.py    LinearOp DropoutOp BatchNormOp  (the fused ops behind nn layers)
+    loss.py      CrossEntropy NLL BCE BCEWithLogits MSE
+    tensor_api.py  Tensor's methods and tg.cat/stack/where, each a call of one of these
 
 Each class keeps its chain-rule line right under its forward line. Gradients may come back in the
-broadcast shape: the engine (autograd.sum_to_shape) reduces them, never the op.
+broadcast shape: the engine (autograd.sum_to_shape) reduces them, never the op. An op whose natural
+name is an `nn` layer's ends in `Op`. Importing this package attaches Tensor's methods.
 """
-from .binary import Add, Sub, Mul, Div, Pow, MatMul
-from .unary import Neg, Exp, Log, Sqrt, Abs, Tanh, Sigmoid, ReLU, LeakyReLU, Clamp, Cast
-from .reduce import Sum, Mean, Var, AMax, AMin, ArgReduce, LogSumExp, Softmax, LogSoftmax
-from .movement import Reshape, Permute, Expand, GetItem, Cat, Stack, Where
+from .binary import Add, Div, MatMul, Mul, Pow, Sub
+from .conv import Convolution
+from .layers import BatchNormOp, DropoutOp, LinearOp
+from .loss import BCE, MSE, NLL, BCEWithLogits, CrossEntropy
+from .movement import Cat, Expand, GetItem, Permute, Reshape, Stack, Where
+from .pool import AvgPool, MaxPool
+from .reduce import AMax, AMin, ArgReduce, LogSoftmaxOp, LogSumExp, Mean, SoftmaxOp, Sum, Var
+from .tensor_api import attach, cat, stack, where
+from .unary import Abs, Cast, Clamp, Exp, LeakyReLUOp, Log, Neg, ReLUOp, SigmoidOp, Sqrt, TanhOp
 
-__all__ = ["Add", "Sub", "Mul", "Div", "Pow", "MatMul", "Neg", "Exp", "Log", "Sqrt", "Abs", "Tanh",
-           "Sigmoid", "ReLU", "LeakyReLU", "Clamp", "Cast", "Sum", "Mean", "Var", "AMax", "AMin",
-           "ArgReduce", "LogSumExp", "Softmax", "LogSoftmax", "Reshape", "Permute", "Expand", "GetItem",
-           "Cat", "Stack", "Where"]
+attach()
+
+__all__ = ["Add", "Sub", "Mul", "Div", "Pow", "MatMul", "Neg", "Exp", "Log", "Sqrt", "Abs", "TanhOp",
+           "SigmoidOp", "ReLUOp", "LeakyReLUOp", "Clamp", "Cast", "Sum", "Mean", "Var", "AMax", "AMin",
+           "ArgReduce", "LogSumExp", "SoftmaxOp", "LogSoftmaxOp", "Reshape", "Permute", "Expand", "GetItem",
+           "Cat", "Stack", "Where", "Convolution", "MaxPool", "AvgPool", "LinearOp", "DropoutOp", "BatchNormOp",
+           "CrossEntropy", "NLL", "BCE", "BCEWithLogits", "MSE", "cat", "stack", "where"]

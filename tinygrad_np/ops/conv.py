@@ -14,15 +14,13 @@ faster, since fewer fresh pages have to be faulted in).
 """
 from __future__ import annotations
 
-from typing import Any, Optional, Tuple, Union
+from typing import Tuple
 
 import numpy as np
 
 from ..function import Function
 from ..grad_mode import is_grad_enabled
-from ..tensor import Tensor
-from .im2col import (Pads, col2im, crop, im2col, out_size, pad, pair, plane_contiguous,
-                     wide_columns)
+from .im2col import col2im, crop, im2col, out_size, pad, plane_contiguous, wide_columns
 
 CHUNK_BYTES = 1 << 20
 
@@ -37,7 +35,7 @@ def _chunking(xp_shape: tuple, itemsize: int, kernel: tuple, dilation: tuple, ou
 
 class Convolution(Function):
     """conv2d as a Function: positional (x, weight, bias-or-None); geometry as keyword arguments,
-    already validated by `conv2d`."""
+    already validated by `nn.functional.conv2d`."""
 
     @staticmethod
     def forward(ctx, x, weight, bias, stride=(1, 1), pads=(0, 0, 0, 0), dilation=(1, 1), groups=1):
@@ -102,60 +100,3 @@ class Convolution(Function):
         if need_b:
             db = db.reshape(o)
         return (None if dxp is None else crop(dxp, pads), None if dw is None else dw.reshape(weight.shape), db)
-
-
-def _padding(padding: Any, kernel: tuple, stride: tuple, dilation: tuple) -> Pads:
-    """PyTorch's padding argument: int, pair, 'valid' or 'same' (stride 1; extra pixel at the end)."""
-    if isinstance(padding, str):
-        if padding == "valid":
-            return (0, 0, 0, 0)
-        if padding == "same":
-            if stride != (1, 1):
-                raise ValueError(f"conv2d: padding='same' is not supported for strided convolutions "
-                                 f"(stride={stride})")
-            total = [d * (k - 1) for k, d in zip(kernel, dilation)]
-            return (total[0] // 2, total[0] - total[0] // 2, total[1] // 2, total[1] - total[1] // 2)
-        raise ValueError(f"conv2d: padding must be an int, a pair, 'valid' or 'same', got {padding!r}")
-    ph, pw = pair(padding, "padding", "conv2d", 0)
-    return (ph, ph, pw, pw)
-
-
-def conv2d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None, stride: Any = 1,
-           padding: Union[int, tuple, str] = 0, dilation: Any = 1, groups: int = 1) -> Tensor:
-    """2-D cross-correlation over an (N, C_in, H, W) or unbatched (C_in, H, W) input, PyTorch's
-    `F.conv2d`: weight (C_out, C_in/groups, KH, KW), bias (C_out,), int-or-pair stride/padding/dilation,
-    padding also 'valid' or 'same'. Returns (N, C_out, OH, OW)."""
-    x = input if isinstance(input, Tensor) else Tensor(input)
-    wt = weight if isinstance(weight, Tensor) else Tensor(weight)
-    b = bias if bias is None or isinstance(bias, Tensor) else Tensor(bias)
-    xs, ws = x.data.shape, wt.data.shape
-    if x.data.ndim not in (3, 4):
-        raise ValueError(f"conv2d: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape {xs}")
-    if wt.data.ndim != 4:
-        raise ValueError(f"conv2d: weight must be 4-D (C_out, C_in/groups, KH, KW), got shape {ws}")
-    for name, arr in (("input", x.data), ("weight", wt.data)) + ((("bias", b.data),) if b is not None else ()):
-        if arr.dtype.kind != "f":
-            raise TypeError(f"conv2d: {name} must be floating point, got dtype {arr.dtype}")
-    if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1:
-        raise ValueError(f"conv2d: groups must be a positive integer, got {groups!r}")
-    stride_ = pair(stride, "stride", "conv2d", 1)
-    dilation_ = pair(dilation, "dilation", "conv2d", 1)
-    kernel = (ws[2], ws[3])
-    pads = _padding(padding, kernel, stride_, dilation_)
-    c_in = xs[-3]
-    if ws[0] % groups:
-        raise ValueError(f"conv2d: weight {ws} has {ws[0]} output channels, not divisible by groups={groups}")
-    if ws[1] * groups != c_in:
-        raise ValueError(f"conv2d: input {xs} has {c_in} channels, but weight {ws} with groups={groups} "
-                         f"expects {ws[1] * groups}")
-    if b is not None and b.data.shape != (ws[0],):
-        raise ValueError(f"conv2d: bias must have shape ({ws[0]},) for weight {ws}, got {b.data.shape}")
-    hp, wp = xs[-2] + pads[0] + pads[1], xs[-1] + pads[2] + pads[3]
-    span = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation_))
-    if min(kernel) < 1 or span[0] > hp or span[1] > wp:
-        raise ValueError(f"conv2d: kernel {kernel} with dilation {dilation_} spans {span[0]}x{span[1]}, "
-                         f"larger than the padded input {hp}x{wp} (input {xs}, padding {pads[::2]})")
-    if x.data.ndim == 3:
-        out = conv2d(x.reshape(1, *xs), wt, b, stride_, padding, dilation_, groups)
-        return out.reshape(*out.shape[1:])
-    return Convolution.apply(x, wt, b, stride=stride_, pads=pads, dilation=dilation_, groups=groups)

@@ -1,5 +1,5 @@
-"""Window bookkeeping shared by convolution and pooling: argument checks, output sizes, padding,
-and the im2col / col2im pair.
+"""Window bookkeeping shared by convolution and pooling: output sizes, padding, and the im2col /
+col2im pair.
 
 Shape notation: input (N, C, H, W); padded input (N, C, Hp, Wp); kernel KH x KW with stride (SH, SW)
 and dilation (DH, DW); output positions OH x OW. Kernel offset (i, j) and output position (oh, ow)
@@ -14,16 +14,6 @@ from numpy.lib.stride_tricks import as_strided
 
 Pair = Tuple[int, int]
 Pads = Tuple[int, int, int, int]      # (top, bottom, left, right)
-
-
-def pair(value: Any, name: str, op: str, minimum: int) -> Pair:
-    """An int or a pair of ints (PyTorch's `_pair`), each at least `minimum`, as a tuple."""
-    vals = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
-    if len(vals) != 2 or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in vals):
-        raise TypeError(f"{op}: {name} must be an int or a pair of ints, got {value!r}")
-    if any(v < minimum for v in vals):
-        raise ValueError(f"{op}: {name} must be at least {minimum}, got {value!r}")
-    return int(vals[0]), int(vals[1])
 
 
 def out_size(size: int, kernel: int, stride: int, pad_lo: int, pad_hi: int, dilation: int = 1,

@@ -11,14 +11,14 @@ offset per window (uint8 for kernels up to 256 elements) only when a gradient wi
 """
 from __future__ import annotations
 
-from typing import Any, Callable, NamedTuple, Optional
+from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
 from ..function import Function
 from ..grad_mode import is_grad_enabled
-from ..tensor import Tensor
-from .im2col import Pads, Pair, crop, out_size, pad, pair, slab
+from .._validate import pair
+from .im2col import Pads, Pair, crop, out_size, pad, slab
 
 
 class PoolGeometry(NamedTuple):
@@ -173,35 +173,3 @@ def _divisor(shape: tuple, geo: PoolGeometry, count_include_pad: bool, dtype: An
         counts.append(end - start)
     div = np.multiply.outer(counts[0], counts[1]).astype(dtype)
     return dtype.type(div.flat[0]) if np.all(div == div.flat[0]) else div
-
-
-def _pool(op: str, fn: Any, input: Any, kernel_size: Any, stride: Any, padding: Any, dilation: Any,
-          ceil_mode: bool, **kwargs: Any) -> Tensor:
-    x = input if isinstance(input, Tensor) else Tensor(input)
-    shape = x.data.shape
-    if x.data.ndim not in (3, 4):
-        raise ValueError(f"{op}: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape {shape}")
-    if x.data.dtype.kind != "f":
-        raise TypeError(f"{op}: expected a floating-point input, got dtype {x.data.dtype}")
-    if x.data.ndim == 3:
-        shape = (1,) + shape
-    geo = pool_geometry(op, shape, kernel_size, stride, padding, dilation, ceil_mode)
-    if x.data.ndim == 3:
-        return fn.apply(x.reshape(*shape), geometry=geo, **kwargs).reshape(shape[1], *geo.out_hw)
-    return fn.apply(x, geometry=geo, **kwargs)
-
-
-def max_pool2d(input: Tensor, kernel_size: Any, stride: Optional[Any] = None, padding: Any = 0,
-               dilation: Any = 1, ceil_mode: bool = False) -> Tensor:
-    """Max over KH x KW windows of an (N, C, H, W) or (C, H, W) input, PyTorch's `F.max_pool2d`:
-    stride defaults to the kernel, padding (at most half the kernel) never wins, overlapping windows
-    and ceil_mode allowed. Ties send the gradient to the first maximum of the window."""
-    return _pool("max_pool2d", MaxPool, input, kernel_size, stride, padding, dilation, ceil_mode)
-
-
-def avg_pool2d(input: Tensor, kernel_size: Any, stride: Optional[Any] = None, padding: Any = 0,
-               ceil_mode: bool = False, count_include_pad: bool = True) -> Tensor:
-    """Mean over KH x KW windows, PyTorch's `F.avg_pool2d`: zero padding counts in the divisor unless
-    count_include_pad=False; in ceil_mode the part of a window past the padding never counts."""
-    return _pool("avg_pool2d", AvgPool, input, kernel_size, stride, padding, 1, ceil_mode,
-                 count_include_pad=bool(count_include_pad))

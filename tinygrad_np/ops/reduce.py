@@ -143,7 +143,7 @@ class LogSumExp(Function):
         return g * np.exp(x - out)
 
 
-class Softmax(Function):
+class SoftmaxOp(Function):
     @staticmethod
     def forward(ctx, x, dim=-1):
         (axis,) = normalize_dims(dim, x.ndim, "softmax") or (0,)
@@ -159,7 +159,7 @@ class Softmax(Function):
         return s * (grad - np.sum(grad * s, axis=ctx.axis, keepdims=True))
 
 
-class LogSoftmax(Function):
+class LogSoftmaxOp(Function):
     @staticmethod
     def forward(ctx, x, dim=-1):
         (axis,) = normalize_dims(dim, x.ndim, "log_softmax") or (0,)

@@ -1,4 +1,7 @@
-"""Elementwise unary ops."""
+"""Elementwise unary ops: the math functions, the activations, clamp and the dtype cast.
+
+An op whose natural name is taken by an `nn` layer (ReLU, Sigmoid, ...) ends in `Op`, so that no class
+name means both a Function and a Module."""
 from __future__ import annotations
 
 import numpy as np
@@ -55,7 +58,7 @@ class Abs(Function):
     def backward(ctx, grad): return grad * np.sign(ctx.saved_tensors[0])
 
 
-class Tanh(Function):
+class TanhOp(Function):
     @staticmethod
     def forward(ctx, x):
         out = np.tanh(x)
@@ -68,7 +71,7 @@ class Tanh(Function):
         return grad * (1 - out * out)
 
 
-class Sigmoid(Function):
+class SigmoidOp(Function):
     """1 / (1 + e^-x) computed from e^-|x| ≤ 1, so no overflow for any finite x."""
 
     @staticmethod
@@ -84,7 +87,7 @@ class Sigmoid(Function):
         return grad * out * (1 - out)
 
 
-class ReLU(Function):
+class ReLUOp(Function):
     @staticmethod
     def forward(ctx, x):
         out = np.maximum(x, 0)
@@ -95,7 +98,7 @@ class ReLU(Function):
     def backward(ctx, grad): return grad * (ctx.saved_tensors[0] > 0)   # ReLU'(0) = 0, as in PyTorch
 
 
-class LeakyReLU(Function):
+class LeakyReLUOp(Function):
     @staticmethod
     def forward(ctx, x, negative_slope=0.01):
         ctx.save_for_backward(x)

@@ -1,0 +1,215 @@
+"""What a Tensor can compute: every differentiable method and operator, each a call of one Function,
+plus `tg.cat`, `tg.stack` and `tg.where`.
+
+The methods are written as the body of `_TensorMethods` and attached to `Tensor` by `attach()` when the
+ops load (tinygrad_np/ops/__init__.py), so the core (tensor.py) never imports the ops that sit above it.
+Binary operators follow NumPy broadcasting; Python scalars never promote a tensor's dtype.
+"""
+from __future__ import annotations
+
+from collections import namedtuple
+from typing import Any, Optional, Sequence
+
+import numpy as np
+
+from ..dtypes import DTypeLike, check_dtype
+from ..tensor import Tensor
+from .binary import Add, Div, MatMul, Mul, Pow, Sub
+from .movement import Cat, Expand, GetItem, Permute, Reshape, Stack, Where
+from .reduce import AMax, AMin, ArgReduce, LogSoftmaxOp, LogSumExp, Mean, SoftmaxOp, Sum, Var
+from .unary import Abs, Cast, Clamp, Exp, LeakyReLUOp, Log, Neg, ReLUOp, SigmoidOp, Sqrt, TanhOp
+
+MinMax = namedtuple("MinMax", ["values", "indices"])
+
+
+def _shape_args(args: tuple) -> tuple:
+    """`reshape(2, 3)` and `reshape((2, 3))` alike."""
+    return tuple(args[0]) if len(args) == 1 and isinstance(args[0], (tuple, list)) else args
+
+
+def _check_dim(dim: int, ndim: int, op: str) -> None:
+    if not -max(ndim, 1) <= dim < max(ndim, 1):       # a 0-d tensor accepts 0 and -1 (PyTorch)
+        raise IndexError(f"{op}: dim {dim} is out of range for a tensor of {ndim} dimensions")
+
+
+class _TensorMethods:
+    """The body of Tensor's computing methods (see the module docstring)."""
+
+    # ---- arithmetic ---------------------------------------------------------------------------------
+    def __add__(self, other: Any) -> Tensor: return Add.apply(self, other)
+    def __radd__(self, other: Any) -> Tensor: return Add.apply(other, self)
+    def __sub__(self, other: Any) -> Tensor: return Sub.apply(self, other)
+    def __rsub__(self, other: Any) -> Tensor: return Sub.apply(other, self)
+    def __mul__(self, other: Any) -> Tensor: return Mul.apply(self, other)
+    def __rmul__(self, other: Any) -> Tensor: return Mul.apply(other, self)
+    def __truediv__(self, other: Any) -> Tensor: return Div.apply(self, other)
+    def __rtruediv__(self, other: Any) -> Tensor: return Div.apply(other, self)
+    def __pow__(self, other: Any) -> Tensor: return Pow.apply(self, other)
+    def __rpow__(self, other: Any) -> Tensor: return Pow.apply(other, self)
+    def __matmul__(self, other: Any) -> Tensor: return MatMul.apply(self, other)
+    def __rmatmul__(self, other: Any) -> Tensor: return MatMul.apply(other, self)
+    def __neg__(self) -> Tensor: return Neg.apply(self)
+    def __pos__(self) -> Tensor: return self
+    add, sub, mul, div, pow, matmul = __add__, __sub__, __mul__, __truediv__, __pow__, __matmul__
+
+    # ---- unary --------------------------------------------------------------------------------------
+    def exp(self) -> Tensor: return Exp.apply(self)
+    def log(self) -> Tensor: return Log.apply(self)
+    def sqrt(self) -> Tensor: return Sqrt.apply(self)
+    def abs(self) -> Tensor: return Abs.apply(self)
+    def tanh(self) -> Tensor: return TanhOp.apply(self)
+    def sigmoid(self) -> Tensor: return SigmoidOp.apply(self)
+    def relu(self) -> Tensor: return ReLUOp.apply(self)
+
+    def leaky_relu(self, negative_slope: float = 0.01) -> Tensor:
+        return LeakyReLUOp.apply(self, negative_slope=negative_slope)
+
+    def clamp(self, min: Optional[float] = None, max: Optional[float] = None) -> Tensor:
+        if min is None and max is None:
+            raise ValueError("clamp: at least one of min and max must be given")
+        return Clamp.apply(self, min=min, max=max)
+    clip = clamp
+
+    # ---- dtype --------------------------------------------------------------------------------------
+    def to(self, dtype: DTypeLike) -> Tensor:
+        dt = check_dtype(dtype, "to")
+        return self if dt == self.data.dtype else Cast.apply(self, dtype=dt)
+
+    def float(self) -> Tensor: return self.to(np.float32)
+    def double(self) -> Tensor: return self.to(np.float64)
+    def long(self) -> Tensor: return self.to(np.int64)
+
+    # ---- reductions ---------------------------------------------------------------------------------
+    def sum(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+        return Sum.apply(self, dim=dim, keepdim=keepdim)
+
+    def mean(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+        return Mean.apply(self, dim=dim, keepdim=keepdim)
+
+    def var(self, dim: Any = None, keepdim: bool = False, correction: int = 1) -> Tensor:
+        return Var.apply(self, dim=dim, keepdim=keepdim, correction=correction)
+
+    def std(self, dim: Any = None, keepdim: bool = False, correction: int = 1) -> Tensor:
+        return self.var(dim, keepdim, correction).sqrt()
+
+    def max(self, dim: Optional[int] = None, keepdim: bool = False) -> Any:
+        """0-d maximum, or `(values, indices)` along `dim` as in PyTorch."""
+        if dim is None:
+            return AMax.apply(self, dim=None, keepdim=False)
+        return MinMax(*ArgReduce.apply(self, dim=dim, keepdim=keepdim, largest=True))
+
+    def min(self, dim: Optional[int] = None, keepdim: bool = False) -> Any:
+        if dim is None:
+            return AMin.apply(self, dim=None, keepdim=False)
+        return MinMax(*ArgReduce.apply(self, dim=dim, keepdim=keepdim, largest=False))
+
+    def amax(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+        return AMax.apply(self, dim=dim, keepdim=keepdim)
+
+    def amin(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+        return AMin.apply(self, dim=dim, keepdim=keepdim)
+
+    def logsumexp(self, dim: Any, keepdim: bool = False) -> Tensor:
+        return LogSumExp.apply(self, dim=dim, keepdim=keepdim)
+
+    def softmax(self, dim: int = -1) -> Tensor:
+        return SoftmaxOp.apply(self, dim=dim)
+
+    def log_softmax(self, dim: int = -1) -> Tensor:
+        return LogSoftmaxOp.apply(self, dim=dim)
+
+    # ---- movement -----------------------------------------------------------------------------------
+    def reshape(self, *shape: Any) -> Tensor:
+        return Reshape.apply(self, shape=_shape_args(shape))
+    view = reshape
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        s = self.data.shape
+        if not s:
+            return self.reshape(1)
+        start, end = start_dim % len(s), end_dim % len(s)
+        return self.reshape(s[:start] + (-1,) + s[end + 1:]) if start <= end else self
+
+    def unsqueeze(self, dim: int) -> Tensor:
+        nd = self.data.ndim + 1
+        if not -nd <= dim < nd:
+            raise IndexError(f"unsqueeze: dim {dim} is out of range for a tensor of {nd - 1} dimensions")
+        s = list(self.data.shape)
+        s.insert(dim % nd, 1)
+        return self.reshape(tuple(s))
+
+    def squeeze(self, dim: Optional[int] = None) -> Tensor:
+        s = self.data.shape
+        if dim is None:
+            return self.reshape(tuple(n for n in s if n != 1))
+        _check_dim(dim, len(s), "squeeze")
+        if not s or s[dim] != 1:
+            return self
+        return self.reshape(s[:dim % len(s)] + s[dim % len(s) + 1:])
+
+    def permute(self, *dims: Any) -> Tensor:
+        return Permute.apply(self, dims=_shape_args(dims))
+
+    def transpose(self, dim0: int, dim1: int) -> Tensor:
+        nd = self.data.ndim
+        for d in (dim0, dim1):
+            if not -nd <= d < nd:
+                raise IndexError(f"transpose: dim {d} is out of range for a tensor of {nd} dimensions")
+        dims = list(range(nd))
+        dims[dim0], dims[dim1] = dims[dim1], dims[dim0]
+        return Permute.apply(self, dims=tuple(dims))
+
+    @property
+    def T(self) -> Tensor:
+        return Permute.apply(self, dims=tuple(range(self.data.ndim - 1, -1, -1)))
+
+    def expand(self, *shape: Any) -> Tensor:
+        return Expand.apply(self, shape=_shape_args(shape))
+
+    def __getitem__(self, index: Any) -> Tensor:
+        return GetItem.apply(self, index=_plain_index(index))
+
+
+def _plain_index(index: Any) -> Any:
+    """Turn Tensors inside an index into ndarrays (integer-array indexing)."""
+    if isinstance(index, Tensor):
+        return index.data
+    if isinstance(index, tuple):
+        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
+    if isinstance(index, list):
+        return np.asarray(index)
+    return index
+
+
+_CLASS_MACHINERY = {"__module__", "__qualname__", "__doc__", "__dict__", "__weakref__", "__firstlineno__",
+                    "__static_attributes__"}
+
+
+def attach() -> None:
+    """Give `Tensor` the methods of `_TensorMethods` (called once, when tinygrad_np.ops is imported)."""
+    for name, member in vars(_TensorMethods).items():
+        if name not in _CLASS_MACHINERY:
+            setattr(Tensor, name, member)
+
+
+# ---- module-level functions ------------------------------------------------------------------------------
+def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    """Concatenate along an existing dimension."""
+    if not tensors:
+        raise ValueError("cat: expected a non-empty sequence of tensors")
+    return Cat.apply(*tensors, dim=dim)
+
+
+def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    """Stack along a new dimension."""
+    if not tensors:
+        raise ValueError("stack: expected a non-empty sequence of tensors")
+    return Stack.apply(*tensors, dim=dim)
+
+
+def where(condition: Any, x: Any, y: Any) -> Tensor:
+    """Elementwise `x if condition else y`; x and y may be Tensors, arrays or Python scalars."""
+    cond = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
+    if cond.dtype != np.bool_:
+        raise TypeError(f"where: condition must be bool, got dtype {cond.dtype}")
+    return Where.apply(cond, x, y)
