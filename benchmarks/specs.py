@@ -79,7 +79,6 @@ MEMORY_TARGET = 1.3                 # peak memory of a step, tinygrad_np / hand,
 OVERHEAD_TARGET = 1.0               # a + b with requires_grad, tinygrad_np / PyTorch
 
 
-
 def get_model(name: str) -> BenchModel:
     for m in MODELS:
         if m.name == name:

@@ -37,8 +37,8 @@ def test_registry_mlp_state_dict_follows_the_registry_sizes(name):
     tg.manual_seed(0)
     model = spec.build()
     assert list(model.state_dict()) == list(want) and _shapes(model) == want
-    assert [layer.weight_shape for layer in spec.plan() if layer.weight_shape] == [want[k] for k in want
-                                                                                  if k.endswith("weight")]
+    weights = [shape for key, shape in want.items() if key.endswith("weight")]
+    assert [layer.weight_shape for layer in spec.plan() if layer.weight_shape] == weights
 
 
 def test_build_defaults_are_the_default_data_and_the_registry_arch():
@@ -56,7 +56,9 @@ def test_build_defaults_are_the_default_data_and_the_registry_arch():
 
 def _default_data_dir(spec):
     """None for the embedded digits, else the shared copy of the model's default data set."""
-    return None if spec.data.kind == "digits" else SHARED_DATA / {"images": "catvnoncat", "mnist": "mnist"}[spec.data.kind]
+    if spec.data.kind == "digits":
+        return None
+    return SHARED_DATA / {"images": "catvnoncat", "mnist": "mnist"}[spec.data.kind]
 
 
 @pytest.mark.parametrize("name", list(MODELS))
@@ -89,7 +91,7 @@ def test_benchmark_tinygrad_model_is_the_models_one(bench):
 
 def test_tiny_mlp_is_the_digits_mlp_at_half_width():
     digits = MODELS["digits_mlp"]
-    assert specs.TINY_MLP.arch == {"hidden": (16,)} and MODELS["digits_mlp"].arch == {"hidden": (32,)}
+    assert specs.TINY_MLP.arch == {"hidden": (16,)} and digits.arch == {"hidden": (32,)}
     assert (specs.TINY_MLP.net, specs.TINY_MLP.head, specs.TINY_MLP.data) == (digits.net, digits.head, digits.data)
 
 
