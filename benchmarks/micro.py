@@ -6,6 +6,7 @@ loop's cost, ~20 ns per iteration, is included and not subtracted).
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Optional, Tuple
 
@@ -122,18 +123,18 @@ def chain_gradients(framework: str) -> Dict[str, np.ndarray]:
 # ---- conv / pool layers at the seed CNN's shapes -------------------------------------------------------
 def make_layer(framework: str, name: str) -> Bench:
     """Forward + backward of one layer against a fixed upstream gradient."""
-    op, shape, f = specs.LAYERS[name]
+    bench = specs.LAYERS[name]
+    conv = bench.layer.kind == "conv"
     rng = np.random.default_rng(7)
-    x = rng.standard_normal(shape, dtype=np.float32)
-    need_dx = name != "conv1"
-    if op == "conv":
-        W = (rng.standard_normal((f, shape[1], 3, 3)) * np.sqrt(2 / (shape[1] * 9))).astype(np.float32)
-        b = np.zeros(f, np.float32)
-        g = rng.standard_normal((shape[0], f, shape[2] - 2, shape[3] - 2), dtype=np.float32)
-    else:
-        g = rng.standard_normal((shape[0], shape[1], shape[2] // 2, shape[3] // 2), dtype=np.float32)
+    x = rng.standard_normal(bench.in_shape, dtype=np.float32)
+    need_dx = not bench.first
+    if conv:
+        w_shape = bench.layer.weight_shape
+        W = (rng.standard_normal(w_shape) * np.sqrt(2 / math.prod(w_shape[1:]))).astype(np.float32)
+        b = np.zeros(w_shape[0], np.float32)
+    g = rng.standard_normal(bench.out_shape, dtype=np.float32)
     if framework == "hand":
-        if op == "conv":
+        if conv:
             def step() -> None:
                 out, cache = hand.conv2d_forward(x, W, b)
                 hand.conv2d_backward(g, W, cache, need_input_grad=need_dx)
@@ -146,7 +147,7 @@ def make_layer(framework: str, name: str) -> Bench:
     F = lib.nn.functional
     xt = _tensor(framework, x, need_dx)
     gt = _tensor(framework, g)
-    if op == "conv":
+    if conv:
         Wt, bt = _tensor(framework, W, True), _tensor(framework, b, True)
         leaves = [xt, Wt, bt]
 
@@ -175,9 +176,8 @@ def make_sgd(framework: str) -> Bench:
             for p, v in zip(params, init.values()):
                 p[...] = v
         return Bench(lambda: hand.sgd_update(params, glist, specs.LR), reset=reset)
-    from .train import build_sequential
     lib = _lib(framework)
-    model = build_sequential(lib.nn, spec)
+    model = spec.build(lib.nn)
     conv = (lambda a: lib.from_numpy(a.copy())) if framework == "torch" else (lambda a: lib.Tensor(a.copy()))
     model.load_state_dict({k: conv(v) for k, v in init.items()})
     for name, p in model.named_parameters():

@@ -56,6 +56,40 @@ def _fraction(r: Dict[str, Any], peak: Optional[float]) -> str:
     return f"{100 * r['flops'] / t['median'] / 1e9 / peak:.0f}%"
 
 
+# The columns every timing table has: time per call in each framework, then tinygrad_np's two ratios.
+TIMING_COLUMNS = "hand NumPy | tinygrad_np | PyTorch | tinygrad_np ÷ hand | tinygrad_np ÷ PyTorch"
+
+
+def _timing_cells(timings: Dict[str, Any], ratios: Dict[str, Any], scale: float) -> str:
+    """The TIMING_COLUMNS cells of one row; `scale` turns seconds into the table's unit (1e3: ms)."""
+    return (f"{_t(timings.get('hand'), scale)} | {_t(timings.get('tinygrad_np'), scale)} | "
+            f"{_t(timings.get('torch'), scale)} | {_r(ratios.get('tinygrad_np/hand'))} | "
+            f"{_r(ratios.get('tinygrad_np/torch'))}")
+
+
+def _table(title: str, header: str, align: str, rows: List[List[str]]) -> List[str]:
+    """A markdown table under a `###` title: `header` as "a | b | ...", `align` one letter per column
+    ("l" left, "r" right), `rows` as lists of cells; then a blank line."""
+    separator = "|" + "|".join("---:" if a == "r" else "---" for a in align) + "|"
+    return [f"### {title}\n", f"| {header} |", separator] + ["| " + " | ".join(cells) + " |" for cells in rows] + [""]
+
+
+def _train_table(train: List[Dict[str, Any]], threads: int, peak: Optional[float]) -> List[str]:
+    rows = [[r["name"], str(r["batch"]), _timing_cells(r["timings"], r["ratios"], 1e3),
+             _targets(r) if threads == 1 else "–", _fraction(r, peak)] for r in train]
+    return _table(f"Training step, {threads} thread(s): ms per step, median [min–max of repeat medians]",
+                  f"model | batch | {TIMING_COLUMNS} | target (1 thread) | tinygrad_np % of matmul peak",
+                  "lrrrrrrlr", rows)
+
+
+def _layer_table(layers: List[Dict[str, Any]], threads: int, peak: Optional[float]) -> List[str]:
+    rows = [[r["name"], specs.LAYERS[r["name"]].describe(), _timing_cells(r["timings"], r["ratios"], 1e3),
+             _fraction(r, peak)] for r in layers]
+    batch = specs.LAYERS[layers[0]["name"]].batch
+    return _table(f"Layers (forward + backward, batch {batch}), {threads} thread(s): ms",
+                  f"layer | input | {TIMING_COLUMNS} | tinygrad_np % of matmul peak", "llrrrrrr", rows)
+
+
 def markdown(run: Dict[str, Any]) -> str:
     out: List[str] = []
     pk = peaks(run)
@@ -68,32 +102,11 @@ def markdown(run: Dict[str, Any]) -> str:
         res = block.get("results", [])
         train = [r for r in res if r["kind"] == "train"]
         if train:
-            out.append(f"### Training step, {th} thread(s): ms per step, median [min–max of repeat medians]\n")
-            out.append("| model | batch | hand NumPy | tinygrad_np | PyTorch | tinygrad_np ÷ hand | "
-                       "tinygrad_np ÷ PyTorch | target (1 thread) | tinygrad_np % of matmul peak |")
-            out.append("|---|---:|---:|---:|---:|---:|---:|---|---:|")
-            for r in train:
-                tm = r["timings"]
-                out.append(f"| {r['name']} | {r['batch']} | {_t(tm.get('hand'), 1e3)} | "
-                           f"{_t(tm.get('tinygrad_np'), 1e3)} | {_t(tm.get('torch'), 1e3)} | "
-                           f"{_r(r['ratios'].get('tinygrad_np/hand'))} | {_r(r['ratios'].get('tinygrad_np/torch'))} | "
-                           f"{_targets(r) if th == 1 else '–'} | {_fraction(r, pk.get(th))} |")
-            out.append("")
+            out += _train_table(train, th, pk.get(th))
             out += _faults(train)
         layers = [r for r in res if r["kind"] == "layer"]
         if layers:
-            out.append(f"### Layers (forward + backward, batch 32), {th} thread(s): ms\n")
-            out.append("| layer | input | hand NumPy | tinygrad_np | PyTorch | tinygrad_np ÷ hand | "
-                       "tinygrad_np ÷ PyTorch | tinygrad_np % of matmul peak |")
-            out.append("|---|---|---:|---:|---:|---:|---:|---:|")
-            for r in layers:
-                op, shape, f = specs.LAYERS[r["name"]]
-                desc = "×".join(map(str, shape)) + (f" → conv3×3 {f}" if op == "conv" else " → maxpool 2")
-                tm = r["timings"]
-                out.append(f"| {r['name']} | {desc} | {_t(tm.get('hand'), 1e3)} | {_t(tm.get('tinygrad_np'), 1e3)} | "
-                           f"{_t(tm.get('torch'), 1e3)} | {_r(r['ratios'].get('tinygrad_np/hand'))} | "
-                           f"{_r(r['ratios'].get('tinygrad_np/torch'))} | {_fraction(r, pk.get(th))} |")
-            out.append("")
+            out += _layer_table(layers, th, pk.get(th))
         out += _overhead(res)
         out += _memory(res)
     out += _machine(run, pk)
@@ -117,12 +130,10 @@ def _overhead(res: List[Dict[str, Any]]) -> List[str]:
     over = {r["name"]: r for r in res if r["kind"] in ("overhead", "optim")}
     if not over:
         return []
-    out = ["### Per-op overhead and the optimizer step: µs per call\n",
-           "| benchmark | hand NumPy | tinygrad_np | PyTorch | tinygrad_np ÷ hand | tinygrad_np ÷ PyTorch | target |",
-           "|---|---:|---:|---:|---:|---:|---|"]
-    rows = [("add", "`a + b`, 1-element float32, no grad"), ("add_grad", "`a + b`, requires_grad (forward)"),
+    table = []
+    labels = [("add", "`a + b`, 1-element float32, no grad"), ("add_grad", "`a + b`, requires_grad (forward)"),
             ("chain", "10-op chain, forward + backward"), ("sgd", "SGD step alone, MNIST MLP (101,770 params)")]
-    for key, label in rows:
+    for key, label in labels:
         r = over.get(key)
         if r is None:
             continue
@@ -136,28 +147,25 @@ def _overhead(res: List[Dict[str, Any]]) -> List[str]:
         if key == "add_grad" and "tinygrad_np/torch" in ratios:
             ok = ratios["tinygrad_np/torch"]["value"] <= specs.OVERHEAD_TARGET
             target = f"≤{specs.OVERHEAD_TARGET}× PyTorch: {'met' if ok else 'MISSED'}"
-        out.append(f"| {label} | {_t(tm.get('hand'), 1e6)} | {_t(tm.get('tinygrad_np'), 1e6)} | "
-                   f"{_t(tm.get('torch'), 1e6)} | {_r(ratios.get('tinygrad_np/hand'))} | "
-                   f"{_r(ratios.get('tinygrad_np/torch'))} | {target} |")
-    out.append("")
-    return out
+        table.append([label, _timing_cells(tm, ratios, 1e6), target])
+    return _table("Per-op overhead and the optimizer step: µs per call", f"benchmark | {TIMING_COLUMNS} | target",
+                  "lrrrrrl", table)
 
 
 def _memory(res: List[Dict[str, Any]]) -> List[str]:
     mem = [r for r in res if r.get("memory")]
     if not mem:
         return []
-    out = ["### Peak memory of one step (tracemalloc, after warm-up): MB\n",
-           f"| benchmark | hand NumPy | tinygrad_np | tinygrad_np ÷ hand | target ≤{specs.MEMORY_TARGET}× |",
-           "|---|---:|---:|---:|---|"]
+    rows = []
     for r in mem:
         h, t = r["memory"].get("hand"), r["memory"].get("tinygrad_np")
         label = f"{r['name']} ({r['batch']})" if r["kind"] == "train" else "SGD step alone, MNIST MLP"
         ratio = t / h if h and t is not None else None
         ok = "n/a" if ratio is None else ("met" if ratio <= specs.MEMORY_TARGET else "MISSED")
-        out.append(f"| {label} | {_mb(h)} | {_mb(t)} | {'n/a' if ratio is None else f'{ratio:.2f}×'} | {ok} |")
-    out.append("")
-    return out
+        rows.append([label, _mb(h), _mb(t), "n/a" if ratio is None else f"{ratio:.2f}×", ok])
+    return _table("Peak memory of one step (tracemalloc, after warm-up): MB",
+                  f"benchmark | hand NumPy | tinygrad_np | tinygrad_np ÷ hand | target ≤{specs.MEMORY_TARGET}×",
+                  "lrrrl", rows)
 
 
 def _mb(b: Optional[int]) -> str:

@@ -1,128 +1,152 @@
 """What is benchmarked: the seed models, their batches, targets, analytic FLOP counts, weights and data.
 
+The models are the registry's (models/registry.py), built by models/nets.py exactly as
+`python -m models train NAME` builds them on their default data -- in tinygrad_np, and in PyTorch from
+the same plan with torch.nn. Their layer sizes, which the hand-written baseline, the weights and the
+FLOP counts need, are read from the same plan (`models.nets.Layer`), so nothing here repeats them.
+
 Pure Python at import time (the parent process plans and reports without NumPy); `make_params` and
 `make_batch` import NumPy lazily, inside the worker that has already fixed its thread count.
 
 Every model is an `nn.Sequential` in PyTorch naming (`0.weight`, `0.bias`, `2.weight`, ...), so the
 same state dict of float32 arrays is loaded into tinygrad_np, PyTorch and the hand-written baseline.
-
-The seed CNN (seed 002) gives 64x64x3 inputs, conv 3x3 (16) and 3x3 (32), each + ReLU + 2x2 max-pool,
-then dense 128 -> 64 -> 1. It states no padding, and "from scratch" convolutions of this kind are
-'valid' (padding 0, stride 1), so: 64 -> conv 62 -> pool 31 -> conv 29 -> pool 14 (floor, the last
-row/column dropped, as PyTorch's MaxPool2d(2) does) -> flatten 32*14*14 = 6272. We use NCHW, PyTorch's
-layout, instead of the seed's NHWC.
+The seed CNN's geometry (64 -> conv 62 -> pool 31 -> conv 29 -> pool 14, flattened 32*14*14 = 6272) is
+explained at `models.nets.cnn_binary`; we use NCHW, PyTorch's layout, instead of the seed's NHWC.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Tuple
+from dataclasses import dataclass, field, replace
+from typing import Any, Dict, List, Tuple
+
+from models.nets import Layer
+from models.registry import MODELS as REGISTRY
+from models.registry import ModelSpec
 
 LR = 1e-3          # small, so the fixed-batch loss does not collapse to denormals within one repeat
 SEED = 1234
 
 
 @dataclass(frozen=True)
-class ModelSpec:
-    """A seed model. `kind` is "mlp" (sizes = in, hidden..., out) or "cnn" (the seed CNN, fixed below)."""
-    name: str
-    kind: str
-    loss: str                      # "ce": softmax cross-entropy, int targets; "bce": BCE with logits
-    sizes: Tuple[int, ...]
+class BenchModel:
+    """A model to time: a registry entry (architecture, head, default input) with its batches and targets."""
+    spec: ModelSpec
     batches: Tuple[int, ...]
     note: str = ""
     targets: Dict[int, Dict[str, float]] = field(default_factory=dict)   # batch -> {"hand": x, "torch": y}
 
+    @property
+    def name(self) -> str:
+        return self.spec.name
 
-# The seed CNN's geometry (see the module docstring).
-CNN_INPUT = (3, 64, 64)
-CNN_CONVS = ((16, 3), (32, 3))     # (out channels, kernel), padding 0, stride 1, each + ReLU + MaxPool2d(2)
-CNN_FC = (128, 64, 1)
+    @property
+    def loss(self) -> str:
+        """"ce": softmax cross-entropy, int targets; "bce": BCE with logits, one output."""
+        return "bce" if self.spec.head == "sigmoid" else "ce"
 
-MODELS: List[ModelSpec] = [
-    ModelSpec("rabbit_cat_mlp", "mlp", "ce", (8100, 128, 2), (64,), "seed 000: 90x90 gray, softmax CE",
-              {64: {"hand": 1.05, "torch": 1.0}}),
-    ModelSpec("catnoncat_deep", "mlp", "bce", (12288, 20, 7, 5, 1), (64, 209), "seed 001: 64x64x3, sigmoid BCE",
-              {64: {"hand": 1.10}, 209: {"hand": 1.10}}),
-    ModelSpec("cnn_binary", "cnn", "bce", (), (32,), "seed 002: conv16-pool-conv32-pool-128-64-1, BCE",
-              {32: {"torch": 1.0}}),
-    ModelSpec("digits_mlp", "mlp", "ce", (64, 32, 10), (32, 1437), "seed 003: sklearn digits, softmax CE",
-              {32: {"hand": 2.0, "torch": 0.5}, 1437: {"hand": 1.10}}),
-    ModelSpec("mnist_mlp", "mlp", "ce", (784, 128, 10), (128,), "seed 004: MNIST, softmax CE",
-              {128: {"hand": 1.10}}),
-    ModelSpec("tiny_mlp", "mlp", "ce", (64, 16, 10), (8,), "framework overhead bound",
-              {8: {"torch": 0.5}}),
+    @property
+    def input_shape(self) -> Tuple[int, ...]:
+        return self.spec.default_input_shape
+
+    @property
+    def num_outputs(self) -> int:
+        return self.spec.default_num_outputs
+
+    def plan(self) -> List[Layer]:
+        return self.spec.plan()
+
+    def build(self, nn: Any) -> Any:
+        """The model for `nn` = tinygrad_np.nn or torch.nn (same names, same layout)."""
+        return self.spec.build(nn=nn)
+
+
+def _seed(name: str, batches: Tuple[int, ...], note: str, targets: Dict[int, Dict[str, float]]) -> BenchModel:
+    return BenchModel(REGISTRY[name], batches, note, targets)
+
+
+# Not a registry model: the digits MLP at half width (64 -> 16 -> 10), where framework overhead dominates.
+TINY_MLP = replace(REGISTRY["digits_mlp"], name="tiny_mlp", arch={"hidden": (16,)})
+
+MODELS: List[BenchModel] = [
+    _seed("rabbit_cat_mlp", (64,), "seed 000: 90x90 gray, softmax CE", {64: {"hand": 1.05, "torch": 1.0}}),
+    _seed("catnoncat_deep", (64, 209), "seed 001: 64x64x3, sigmoid BCE", {64: {"hand": 1.10}, 209: {"hand": 1.10}}),
+    _seed("cnn_binary", (32,), "seed 002: conv16-pool-conv32-pool-128-64-1, BCE", {32: {"torch": 1.0}}),
+    _seed("digits_mlp", (32, 1437), "seed 003: sklearn digits, softmax CE",
+          {32: {"hand": 2.0, "torch": 0.5}, 1437: {"hand": 1.10}}),
+    _seed("mnist_mlp", (128,), "seed 004: MNIST, softmax CE", {128: {"hand": 1.10}}),
+    BenchModel(TINY_MLP, (8,), "framework overhead bound", {8: {"torch": 0.5}}),
 ]
 MEMORY_TARGET = 1.3                 # peak memory of a step, tinygrad_np / hand, every model
 OVERHEAD_TARGET = 1.0               # a + b with requires_grad, tinygrad_np / PyTorch
 
-# Layer benchmarks at the seed CNN's shapes (batch 32): name -> (op, input shape, out channels or None)
-LAYERS: Dict[str, Tuple[str, Tuple[int, ...], Optional[int]]] = {
-    "conv1": ("conv", (32, 3, 64, 64), 16),        # first layer: no input gradient, as in the model
-    "pool1": ("pool", (32, 16, 62, 62), None),
-    "conv2": ("conv", (32, 16, 31, 31), 32),
-    "pool2": ("pool", (32, 32, 29, 29), None),
-}
 
-
-def get_model(name: str) -> ModelSpec:
+def get_model(name: str) -> BenchModel:
     for m in MODELS:
         if m.name == name:
             return m
     raise KeyError(f"benchmarks: unknown model {name!r}; known: {[m.name for m in MODELS]}")
 
 
-def cnn_shapes() -> Tuple[List[Tuple[int, int, int, int, int]], int]:
-    """[(C_in, H_in, C_out, K, H_conv)] per conv layer and the flattened size after the last pool."""
-    c, h, _ = CNN_INPUT
-    layers = []
-    for f, k in CNN_CONVS:
-        oh = h - k + 1
-        layers.append((c, h, f, k, oh))
-        c, h = f, oh // 2
-    return layers, c * h * h
+@dataclass(frozen=True)
+class LayerBench:
+    """One conv or pool layer of the seed CNN, timed alone (forward + backward) at the model's shapes."""
+    layer: Layer
+    batch: int
+    first: bool               # the model's first layer: no input gradient, as in a training step
+
+    @property
+    def in_shape(self) -> Tuple[int, ...]:
+        return (self.batch, *self.layer.in_shape)
+
+    @property
+    def out_shape(self) -> Tuple[int, ...]:
+        return (self.batch, *self.layer.out_shape)
+
+    def describe(self) -> str:
+        """E.g. "32×3×64×64 → conv3×3 16" or "32×16×62×62 → maxpool 2"."""
+        k = self.layer.kernel
+        op = f"conv{k}×{k} {self.layer.out_shape[0]}" if self.layer.kind == "conv" else f"maxpool {k}"
+        return "×".join(map(str, self.in_shape)) + f" → {op}"
 
 
-def layer_names(spec: ModelSpec) -> List[Tuple[str, Tuple[int, ...]]]:
-    """(PyTorch state-dict prefix, weight shape) of every parametrised layer, in order."""
-    if spec.kind == "mlp":
-        return [(str(2 * i), (o, i_)) for i, (i_, o) in enumerate(zip(spec.sizes[:-1], spec.sizes[1:]))]
-    convs, flat = cnn_shapes()
-    out = [("0", (convs[0][2], convs[0][0], convs[0][3], convs[0][3])),
-           ("3", (convs[1][2], convs[1][0], convs[1][3], convs[1][3]))]
-    dims = (flat,) + CNN_FC
-    out += [(str(7 + 2 * i), (o, i_)) for i, (i_, o) in enumerate(zip(dims[:-1], dims[1:]))]
+def _layer_benches(model: BenchModel, batch: int) -> Dict[str, LayerBench]:
+    """conv1, pool1, conv2, pool2, ...: the model's conv and max-pool layers, numbered from 1 in order."""
+    out: Dict[str, LayerBench] = {}
+    plan = model.plan()
+    for layer in plan:
+        short = {"conv": "conv", "maxpool": "pool"}.get(layer.kind)
+        if short is not None:
+            number = 1 + sum(name.startswith(short) for name in out)
+            out[f"{short}{number}"] = LayerBench(layer, batch, first=layer is plan[0])
     return out
 
 
-def train_flops(spec: ModelSpec, batch: int) -> int:
+LAYERS: Dict[str, LayerBench] = _layer_benches(get_model("cnn_binary"), batch=32)
+
+
+def layer_names(spec: BenchModel) -> List[Tuple[str, Tuple[int, ...]]]:
+    """(PyTorch state-dict prefix, weight shape) of every parametrised layer, in order."""
+    return [(str(i), layer.weight_shape) for i, layer in enumerate(spec.plan()) if layer.weight_shape]
+
+
+def _step_flops(macs: int, batch: int, first: bool) -> int:
+    """2 FLOPs per multiply-add, for the forward product, the weight gradient and, except for the model's
+    first layer, the input gradient."""
+    return 2 * batch * macs * (2 if first else 3)
+
+
+def train_flops(spec: BenchModel, batch: int) -> int:
     """Matmul FLOPs of one training step, 2*M*N*K per product: forward, weight gradient, and input
     gradient for every layer but the first. Element-wise work (activations, loss, update) is not counted."""
-    total = 0
-    first = True
-    if spec.kind == "cnn":
-        for c, _, f, k, oh in cnn_shapes()[0]:
-            mkn = 2 * batch * oh * oh * c * k * k * f
-            total += mkn * (2 if first else 3)
-            first = False
-        dims = (cnn_shapes()[1],) + CNN_FC
-    else:
-        dims = spec.sizes
-    for i, o in zip(dims[:-1], dims[1:]):
-        total += 2 * batch * i * o * (2 if first else 3)
-        first = False
-    return total
+    weighted = [layer for layer in spec.plan() if layer.weight_shape]
+    return sum(_step_flops(layer.macs, batch, i == 0) for i, layer in enumerate(weighted))
 
 
 def layer_flops(name: str) -> int:
-    op, shape, f = LAYERS[name]
-    if op != "conv":
-        return 0
-    n, c, h, _ = shape
-    oh = h - 2
-    return 2 * n * oh * oh * c * 9 * f * (2 if name == "conv1" else 3)
+    bench = LAYERS[name]
+    return _step_flops(bench.layer.macs, bench.batch, bench.first)
 
 
-def make_params(spec: ModelSpec, seed: int = SEED) -> Dict[str, Any]:
+def make_params(spec: BenchModel, seed: int = SEED) -> Dict[str, Any]:
     """He-normal weights (the seeds' init, sqrt(2 / fan_in)) and small biases, float32, PyTorch names."""
     import numpy as np
     rng = np.random.default_rng(seed)
@@ -134,14 +158,13 @@ def make_params(spec: ModelSpec, seed: int = SEED) -> Dict[str, Any]:
     return params
 
 
-def make_batch(spec: ModelSpec, batch: int, seed: int = SEED + 1) -> Tuple[Any, Any]:
+def make_batch(spec: BenchModel, batch: int, seed: int = SEED + 1) -> Tuple[Any, Any]:
     """One fixed batch: pixels in [0, 1) (float32) and labels (int64 classes, or float32 0/1 of shape (N, 1))."""
     import numpy as np
     rng = np.random.default_rng(seed)
-    shape = (batch,) + (CNN_INPUT if spec.kind == "cnn" else (spec.sizes[0],))
-    x = rng.random(shape, dtype=np.float32)
+    x = rng.random((batch, *spec.input_shape), dtype=np.float32)
     if spec.loss == "ce":
-        y = rng.integers(0, spec.sizes[-1], batch).astype(np.int64)
+        y = rng.integers(0, spec.num_outputs, batch).astype(np.int64)
     else:
         y = rng.integers(0, 2, (batch, 1)).astype(np.float32)
     return x, y

@@ -1,8 +1,9 @@
 """One training step (forward + loss + backward + SGD update) of a seed model, in each framework.
 
-tinygrad_np and PyTorch share one builder: their `nn`, `nn.functional` and `optim` spell the same
-names, so the model, the loss and the step are literally the same code for both. The hand-written
-baseline is `hand.py`. All three start from the same float32 state dict (`specs.make_params`).
+tinygrad_np and PyTorch share one builder, models/nets.py's (the one `python -m models` trains with):
+their `nn`, `nn.functional` and `optim` spell the same names, so the model, the loss and the step are
+literally the same code for both. The hand-written baseline is `hand.py`. All three start from the same
+float32 state dict (`specs.make_params`).
 """
 from __future__ import annotations
 
@@ -11,30 +12,9 @@ from typing import Any, Callable, Dict, List, Tuple
 import numpy as np
 
 from . import hand, specs
-from .specs import ModelSpec
+from .specs import BenchModel
 
 FRAMEWORKS = ("hand", "tinygrad_np", "torch")
-
-
-def build_sequential(nn: Any, spec: ModelSpec) -> Any:
-    """The model as `nn.Sequential`, for `nn` = tinygrad_np.nn or torch.nn (same names, same layout)."""
-    if spec.kind == "mlp":
-        layers: List[Any] = []
-        for i, (a, b) in enumerate(zip(spec.sizes[:-1], spec.sizes[1:])):
-            layers.append(nn.Linear(a, b))
-            if i < len(spec.sizes) - 2:
-                layers.append(nn.ReLU())
-        return nn.Sequential(*layers)
-    layers = []
-    for c, _, f, k, _ in specs.cnn_shapes()[0]:
-        layers += [nn.Conv2d(c, f, k), nn.ReLU(), nn.MaxPool2d(2)]
-    layers.append(nn.Flatten())
-    dims = (specs.cnn_shapes()[1],) + specs.CNN_FC
-    for i, (a, b) in enumerate(zip(dims[:-1], dims[1:])):
-        layers.append(nn.Linear(a, b))
-        if i < len(dims) - 2:
-            layers.append(nn.ReLU())
-    return nn.Sequential(*layers)
 
 
 class Trainer:
@@ -51,14 +31,16 @@ class Trainer:
 
 
 class HandTrainer(Trainer):
-    def __init__(self, spec: ModelSpec, batch: int) -> None:
+    def __init__(self, spec: BenchModel, batch: int) -> None:
         self.init = specs.make_params(spec)
         self.params = {k: v.copy() for k, v in self.init.items()}
-        self.names = [p for p, _ in specs.layer_names(spec)]
-        if spec.kind == "mlp":
-            self.model: Any = hand.HandMLP(self.params, self.names, spec.loss, specs.LR)
+        layers = specs.layer_names(spec)
+        self.names = [p for p, _ in layers]
+        convs = sum(len(shape) == 4 for _, shape in layers)       # the conv layers come first
+        if convs:
+            self.model: Any = hand.HandCNN(self.params, self.names[:convs], self.names[convs:], spec.loss, specs.LR)
         else:
-            self.model = hand.HandCNN(self.params, self.names[:2], self.names[2:], spec.loss, specs.LR)
+            self.model = hand.HandMLP(self.params, self.names, spec.loss, specs.LR)
         x, y = specs.make_batch(spec, batch)
         model = self.model
         self.step = lambda: model.step(x, y)
@@ -79,7 +61,7 @@ class HandTrainer(Trainer):
 class FrameworkTrainer(Trainer):
     """tinygrad_np or PyTorch: `opt.zero_grad(); loss_fn(model(x), y).backward(); opt.step()`."""
 
-    def __init__(self, framework: str, spec: ModelSpec, batch: int) -> None:
+    def __init__(self, framework: str, spec: BenchModel, batch: int) -> None:
         self.framework = framework
         if framework == "tinygrad_np":
             import tinygrad_np as lib
@@ -91,7 +73,7 @@ class FrameworkTrainer(Trainer):
             self.to_tensor = lib.from_numpy
         nn, F = lib.nn, lib.nn.functional
         self.init = specs.make_params(spec)
-        self.model = build_sequential(nn, spec)
+        self.model = spec.build(nn)
         self.reset()
         self.opt = lib.optim.SGD(self.model.parameters(), lr=specs.LR)
         xa, ya = specs.make_batch(spec, batch)

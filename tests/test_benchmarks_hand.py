@@ -124,6 +124,17 @@ def test_rel_err_fails_wrong_gradients_and_tolerates_float32_rounding():
 def test_flop_counts_match_the_shapes():
     mnist = specs.get_model("mnist_mlp")
     assert specs.train_flops(mnist, 128) == 2 * 128 * (784 * 128 * 2 + 128 * 10 * 3)
-    convs, flat = specs.cnn_shapes()
-    assert [c[4] for c in convs] == [62, 29] and flat == 32 * 14 * 14
+    plan = specs.get_model("cnn_binary").plan()
+    assert [layer.out_shape[1] for layer in plan if layer.kind == "conv"] == [62, 29]
+    assert [layer.out_shape for layer in plan if layer.kind == "flatten"] == [(32 * 14 * 14,)]
     assert specs.layer_flops("conv1") == 2 * 32 * 62 * 62 * 3 * 9 * 16 * 2
+    assert specs.layer_flops("pool1") == 0
+
+
+def test_layer_benchmarks_have_the_seed_cnn_shapes():
+    """conv1 .. pool2 are read from the cnn_binary plan; these are the seed CNN's shapes at batch 32."""
+    got = {name: (b.layer.kind, b.in_shape, b.out_shape[1], b.first) for name, b in specs.LAYERS.items()}
+    assert got == {"conv1": ("conv", (32, 3, 64, 64), 16, True), "pool1": ("maxpool", (32, 16, 62, 62), 16, False),
+                   "conv2": ("conv", (32, 16, 31, 31), 32, False), "pool2": ("maxpool", (32, 32, 29, 29), 32, False)}
+    assert specs.LAYERS["conv1"].describe() == "32×3×64×64 → conv3×3 16"
+    assert specs.LAYERS["pool2"].describe() == "32×32×29×29 → maxpool 2"
