@@ -189,6 +189,30 @@ def test_zero_grad_skips_missing_grads_and_param_groups():
     assert opt.step(closure=lambda: 42.0) == 42.0
 
 
+ZERO_GRAD_ENTRY_POINTS = {"Module": lambda model: model.zero_grad,
+                          "Optimizer": lambda model: optim.SGD(model.parameters(), lr=0.1).zero_grad}
+
+
+@pytest.mark.parametrize("entry", ZERO_GRAD_ENTRY_POINTS.values(), ids=ZERO_GRAD_ENTRY_POINTS.keys())
+def test_zero_grad_through_module_and_optimizer(entry):
+    model = nn.Sequential(nn.Linear(3, 2), nn.Linear(2, 1)).double()
+    weight, bias = model[0].weight, model[0].bias
+    model(tg.Tensor(np.ones((4, 3)))).sum().backward()
+    model[1].bias.grad = None                                   # a parameter without a gradient stays so
+    old = weight.grad
+    old_values = old.data.copy()
+    entry(model)(set_to_none=False)
+    assert model[1].bias.grad is None
+    for p in (weight, bias):
+        assert p.grad.shape == p.shape and p.grad.dtype == p.dtype and not p.grad.requires_grad
+        np.testing.assert_array_equal(p.grad.data, np.zeros(p.shape))
+    assert weight.grad is not old and not np.shares_memory(weight.grad.data, old.data)
+    np.testing.assert_array_equal(old.data, old_values)        # fresh zeros: the old gradient is not written
+    assert not np.shares_memory(weight.grad.data, bias.grad.data)
+    entry(model)()
+    assert all(p.grad is None for p in model.parameters())
+
+
 @pytest.mark.parametrize("cls", [optim.SGD, optim.Adam, optim.AdamW, optim.RMSprop])
 def test_state_dict_round_trip_through_files_continues_identically(cls, tmp_path):
     kwargs = dict(lr=0.05, momentum=0.9) if cls in (optim.SGD, optim.RMSprop) else dict(lr=0.05)
