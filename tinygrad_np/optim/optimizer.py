@@ -20,6 +20,7 @@ class Optimizer:
     with their own hyper-parameters; missing ones come from `defaults`)."""
 
     _scalar_state: tuple = ("step",)      # per-parameter state entries that are numbers, not arrays
+    _decoupled_weight_decay = False       # AdamW sets it: decay the parameter, not the gradient
 
     def __init__(self, params: Iterable[Any], defaults: dict) -> None:
         name = type(self).__name__
@@ -86,6 +87,23 @@ class Optimizer:
 
     def _update(self, p: Tensor, grad: np.ndarray, group: dict, state: dict) -> None:
         raise NotImplementedError
+
+    def _weight_decay(self, p: Tensor, grad: np.ndarray, group: dict, out: np.ndarray) -> np.ndarray:
+        """The gradient after `group["weight_decay"]` (wd), the one weight-decay rule of every optimizer.
+
+        Coupled (L2, as SGD, Adam and RMSprop): returns grad + wd·p, written into the scratch array `out`.
+        Decoupled (`_decoupled_weight_decay`, AdamW): shrinks p in place by (1 − lr·wd) and returns grad.
+        With wd = 0, returns grad untouched.
+        """
+        wd = group["weight_decay"]
+        if not wd:
+            return grad
+        if self._decoupled_weight_decay:
+            p.data *= 1 - group["lr"] * wd
+            return grad
+        np.multiply(p.data, wd, out=out)
+        np.add(grad, out, out=out)
+        return out
 
     def _buffers(self, p: Tensor) -> list:
         """Two scratch arrays shaped like p (made once, remade only if p's array changed shape/dtype)."""

@@ -29,14 +29,10 @@ class RMSprop(Optimizer):
         return state
 
     def _update(self, p: Tensor, grad: np.ndarray, group: dict, state: dict) -> None:
-        lr, alpha, eps, wd, momentum = (group[k] for k in ("lr", "alpha", "eps", "weight_decay", "momentum"))
+        lr, alpha, eps, momentum = (group[k] for k in ("lr", "alpha", "eps", "momentum"))
         s, t = self._buffers(p)
         state["step"] += 1
-        g = grad
-        if wd:
-            np.multiply(p.data, wd, out=s)
-            np.add(grad, s, out=s)
-            g = s
+        g = self._weight_decay(p, grad, group, out=s)
         sq = state["square_avg"]
         sq *= alpha
         np.multiply(g, 1 - alpha, out=t)

@@ -24,13 +24,9 @@ class SGD(Optimizer):
         return {"momentum_buffer": None} if group["momentum"] else {}
 
     def _update(self, p: Tensor, grad: np.ndarray, group: dict, state: dict) -> None:
-        lr, momentum, wd = group["lr"], group["momentum"], group["weight_decay"]
+        lr, momentum = group["lr"], group["momentum"]
         s, t = self._buffers(p)
-        d = grad
-        if wd:
-            np.multiply(p.data, wd, out=s)
-            np.add(grad, s, out=s)
-            d = s
+        d = self._weight_decay(p, grad, group, out=s)
         if momentum:
             buf = state.get("momentum_buffer")
             if buf is None:
