@@ -268,11 +268,11 @@ def test_constructor_errors():
         optim.SGD([], lr=0.1)
     with pytest.raises(TypeError, match="params must be an iterable"):
         optim.SGD(p, lr=0.1)
-    with pytest.raises(ValueError, match="SGD: invalid lr -0.1"):
+    with pytest.raises(ValueError, match="SGD: lr must be a number >= 0, got -0.1"):
         optim.SGD([p], lr=-0.1)
     with pytest.raises(ValueError, match="Nesterov momentum requires"):
         optim.SGD([p], lr=0.1, nesterov=True)
-    with pytest.raises(ValueError, match="Adam: betas must be two numbers"):
+    with pytest.raises(ValueError, match=r"Adam: betas\[1\] must be a number in \[0, 1\), got 1.0"):
         optim.Adam([p], betas=(0.9, 1.0))
     with pytest.raises(ValueError, match="non-leaf"):
         optim.SGD([p * 2], lr=0.1)
@@ -280,3 +280,33 @@ def test_constructor_errors():
         optim.SGD([{"params": [p]}, {"params": [p]}], lr=0.1)
     with pytest.raises(TypeError, match="can only optimize Tensors"):
         optim.SGD([np.ones(2)], lr=0.1)
+
+
+HYPER_PARAMETERS = [(optim.SGD, dict(lr=0.1), ["lr", "momentum", "weight_decay"]),
+                    (optim.Adam, {}, ["lr", "eps", "weight_decay"]),
+                    (optim.AdamW, {}, ["lr", "eps", "weight_decay"]),
+                    (optim.RMSprop, {}, ["lr", "alpha", "eps", "weight_decay", "momentum"])]
+
+
+@pytest.mark.parametrize("cls, base, names", HYPER_PARAMETERS, ids=lambda v: getattr(v, "__name__", None))
+@pytest.mark.parametrize("bad", [-1, float("nan"), True, "0.1", None])
+def test_hyper_parameters_must_be_numbers_at_least_zero(cls, base, names, bad):
+    p = nn.Parameter(np.ones(2))
+    for name in names:
+        with pytest.raises(ValueError, match=rf"^{cls.__name__}: {name} must be a number >= 0, got {bad!r}$"):
+            cls([p], **{**base, name: bad})
+    cls([p], **{**base, **{name: np.float32(0.5) for name in names}})     # NumPy scalars are numbers too
+
+
+@pytest.mark.parametrize("cls", [optim.Adam, optim.AdamW])
+def test_betas_are_each_in_zero_one(cls):
+    p = nn.Parameter(np.ones(2))
+    name = cls.__name__
+    for betas, index, bad in [((1.0, 0.9), 0, 1.0), ((0.9, -0.1), 1, -0.1), ((0.9, float("nan")), 1, float("nan")),
+                              ((0.9, True), 1, True)]:
+        with pytest.raises(ValueError, match=rf"^{name}: betas\[{index}\] must be a number in \[0, 1\), got {bad!r}$"):
+            cls([p], betas=betas)
+    for betas in [(0.9,), (0.9, 0.99, 0.999), 0.9]:
+        with pytest.raises(ValueError, match=rf"^{name}: betas must be a pair of numbers in \[0, 1\)"):
+            cls([p], betas=betas)
+    assert cls([p], betas=[0.0, 0.5]).param_groups[0]["betas"] == (0.0, 0.5)

@@ -6,6 +6,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
+from .. import _validate
 from ..tensor import Tensor
 from .optimizer import Optimizer, check_hyper
 
@@ -29,8 +30,10 @@ class Adam(Optimizer):
                  weight_decay: float = 0, amsgrad: bool = False) -> None:
         name = type(self).__name__
         check_hyper(name, lr=lr, eps=eps, weight_decay=weight_decay)
-        if len(betas) != 2 or not all(0.0 <= b < 1.0 for b in betas):
-            raise ValueError(f"{name}: betas must be two numbers in [0, 1), got {betas!r}")
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise ValueError(f"{name}: betas must be a pair of numbers in [0, 1), got {betas!r}")
+        for i, beta in enumerate(betas):
+            _validate.number(beta, f"betas[{i}]", name, minimum=0.0, below=1.0)
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
                                       amsgrad=amsgrad))
 

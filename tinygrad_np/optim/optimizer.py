@@ -10,6 +10,7 @@ from typing import Any, Callable, Iterable, Optional
 
 import numpy as np
 
+from .. import _validate
 from ..autograd import zero_grad
 from ..grad_mode import enable_grad
 from ..tensor import Tensor
@@ -183,7 +184,6 @@ class Optimizer:
 
 
 def check_hyper(name: str, **values: float) -> None:
-    """Raise a ValueError naming the optimizer for negative (or otherwise invalid) hyper-parameters."""
-    for key, v in values.items():
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not v >= 0:
-            raise ValueError(f"{name}: invalid {key} {v!r} (must be a number >= 0)")
+    """Every hyper-parameter given must be a number >= 0; the ValueError names the optimizer `name`."""
+    for key, value in values.items():
+        _validate.number(value, key, name, minimum=0)
