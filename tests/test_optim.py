@@ -79,7 +79,9 @@ def gradient_sequence(shape, seed=0):
     return [rng.standard_normal(shape) * (1 + k) for k in range(STEPS)]
 
 
-def run(cls, kwargs, p0, grads):
+def run(cls, kwargs, p0, grads, scalar_grads=False):
+    """`scalar_grads`: hand 0-d gradients over as NumPy scalars, as 0-d arithmetic in a backward makes them
+    (e.g. the gradient of p * p); a Tensor built from a scalar would hold a 0-d array instead."""
     p = nn.Parameter(p0.copy())
     opt = cls([p], **kwargs)
     data = p.data
@@ -88,6 +90,8 @@ def run(cls, kwargs, p0, grads):
         g = g.astype(p0.dtype)
         g.flags.writeable = False                       # any write into the gradient would raise
         p.grad = tg.Tensor(g)
+        if scalar_grads:
+            p.grad.data = g[()]
         opt.step()
         out.append(p.data.copy())
     assert p.data is data                               # updated in place
@@ -310,3 +314,80 @@ def test_betas_are_each_in_zero_one(cls):
         with pytest.raises(ValueError, match=rf"^{name}: betas must be a pair of numbers in \[0, 1\)"):
             cls([p], betas=betas)
     assert cls([p], betas=[0.0, 0.5]).param_groups[0]["betas"] == (0.0, 0.5)
+
+
+ZERO_DIM_GRADS = [np.array(v) for v in (0.5, -1.25, 2.0, 0.25, -0.75)]
+
+
+@pytest.mark.parametrize("scalar_grads", [False, True], ids=["0-d array grads", "NumPy scalar grads"])
+@pytest.mark.parametrize("cls, kwargs, reference", CASES, ids=lambda v: getattr(v, "__name__", None))
+def test_zero_dim_parameter_steps_equal_numpy_transcription(cls, kwargs, reference, scalar_grads):
+    p0 = np.array(0.7)
+    ours, opt = run(cls, kwargs, p0, ZERO_DIM_GRADS, scalar_grads)
+    for k, (a, b) in enumerate(zip(ours, reference(p0, ZERO_DIM_GRADS, **kwargs))):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14, err_msg=f"step {k + 1}")
+    for key, value in opt.state[next(iter(opt.state))].items():
+        assert key == "step" or (isinstance(value, np.ndarray) and value.shape == ()), key
+
+
+@pytest.mark.parametrize("cls, kwargs, reference", CASES, ids=lambda v: getattr(v, "__name__", None))
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_zero_dim_parameter_steps_equal_torch(cls, kwargs, reference, dtype):
+    torch = pytest.importorskip("torch")
+    p0 = np.array(0.7, dtype)
+    ours, opt = run(cls, kwargs, p0, ZERO_DIM_GRADS, scalar_grads=True)
+    tp = torch.nn.Parameter(torch.tensor(p0))
+    topt = getattr(torch.optim, cls.__name__)([tp], **kwargs)
+    rtol = 1e-12 if dtype == np.float64 else 1e-5
+    for k, g in enumerate(ZERO_DIM_GRADS):
+        tp.grad = torch.tensor(g.astype(dtype))
+        topt.step()
+        np.testing.assert_allclose(ours[k], tp.detach().numpy(), rtol=rtol, atol=rtol * 1e-2, err_msg=f"step {k + 1}")
+    ours_state = opt.state_dict()["state"].get(0, {})
+    for key, value in topt.state_dict()["state"].get(0, {}).items():
+        if key != "step" and value is not None:
+            np.testing.assert_allclose(ours_state[key], value.numpy(), rtol=rtol, atol=rtol * 1e-2, err_msg=key)
+
+
+def test_sgd_momentum_on_a_zero_dim_parameter_matches_the_closed_form():
+    # constant gradient g: the buffer after k steps is g·(1 − μ^k)/(1 − μ), and p moves by lr times each buffer
+    lr, mu, g, steps = 0.1, 0.9, 2.0, 6
+    ours, opt = run(optim.SGD, dict(lr=lr, momentum=mu), np.array(1.0), [np.array(g)] * steps, scalar_grads=True)
+    buffers = [g * (1 - mu ** k) / (1 - mu) for k in range(1, steps + 1)]
+    np.testing.assert_allclose(ours, 1.0 - lr * np.cumsum(buffers), rtol=1e-12)
+    np.testing.assert_allclose(opt.state_dict()["state"][0]["momentum_buffer"], buffers[-1], rtol=1e-12)
+
+
+def _frozen(array):
+    array.flags.writeable = False
+    return array
+
+
+READ_ONLY = {"np.broadcast_to": lambda: np.broadcast_to(np.ones(3), (2, 3)),
+             "writeable=False": lambda: _frozen(np.ones((2, 3))),
+             "zero-stride writeable view": lambda: np.lib.stride_tricks.as_strided(np.ones(3), (2, 3), (0, 8))}
+
+
+@pytest.mark.parametrize("kind", READ_ONLY)
+@pytest.mark.parametrize("cls, kwargs", [(optim.SGD, dict(lr=0.1, momentum=0.9)), (optim.Adam, dict(amsgrad=True)),
+                                         (optim.AdamW, {}), (optim.RMSprop, dict(momentum=0.5, centered=True))])
+def test_step_refuses_a_parameter_it_cannot_update_in_place_before_changing_anything(cls, kwargs, kind):
+    p = nn.Parameter(np.ones(3))
+    source = READ_ONLY[kind]()
+    q = tg.Tensor(source, requires_grad=True)
+    assert np.shares_memory(q.data, source)             # the Tensor kept the array it was given
+    opt = cls([p, q], **kwargs)
+    p.grad = tg.Tensor(np.full(3, 0.5))
+    opt.step()                                          # q has no gradient yet: fine, it is not written
+    before, p_before, q_before = opt.state_dict(), p.data.copy(), q.data.copy()
+    p.grad, q.grad = tg.Tensor(np.full(3, 2.0)), tg.Tensor(np.ones((2, 3)))
+    problem = "repeats its elements in memory" if kind.startswith("zero-stride") else "is read-only"
+    with pytest.raises(ValueError, match=rf"^{cls.__name__}\.step: cannot update the parameter of shape \(2, 3\) "
+                                         rf"in place: its array {problem}"):
+        opt.step()
+    after = opt.state_dict()
+    assert after["param_groups"] == before["param_groups"] and after["state"].keys() == before["state"].keys() == {0}
+    for key, value in before["state"][0].items():
+        np.testing.assert_array_equal(after["state"][0][key], value, err_msg=key)
+    np.testing.assert_array_equal(p.data, p_before)
+    np.testing.assert_array_equal(q.data, q_before)

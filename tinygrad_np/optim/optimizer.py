@@ -74,14 +74,29 @@ class Optimizer:
         if closure is not None:
             with enable_grad():
                 loss = closure()
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is not None:
-                    state = self.state.get(p)
-                    if state is None:
-                        state = self.state[p] = self._init_state(p, group)
-                    self._update(p, p.grad.data, group, state)
+        updates = [(p, group) for group in self.param_groups for p in group["params"] if p.grad is not None]
+        for p, _ in updates:            # all checked first, so an error leaves every parameter and state as it was
+            self._check_updatable(p)
+        for p, group in updates:
+            state = self.state.get(p)
+            if state is None:
+                state = self.state[p] = self._init_state(p, group)
+            self._update(p, p.grad.data, group, state)
         return loss
+
+    def _check_updatable(self, p: Tensor) -> None:
+        """Refuse a parameter whose array cannot be updated in place. A broadcast view repeats one element
+        along a zero stride: NumPy makes it read-only, and if made writeable, an update would write each
+        repeated element several times."""
+        data = p.data
+        if not data.flags.writeable:
+            problem = "is read-only (e.g. a np.broadcast_to view, or an array with writeable=False)"
+        elif any(stride == 0 and n > 1 for stride, n in zip(data.strides, data.shape)):
+            problem = "repeats its elements in memory (a broadcast view)"
+        else:
+            return
+        raise ValueError(f"{type(self).__name__}.step: cannot update the parameter of shape {data.shape} in place: "
+                         f"its array {problem}; give it an array of its own, e.g. nn.Parameter(np.array(...))")
 
     def _init_state(self, p: Tensor, group: dict) -> dict:
         return {}

@@ -31,7 +31,9 @@ class SGD(Optimizer):
         if momentum:
             buf = state.get("momentum_buffer")
             if buf is None:
-                buf = state["momentum_buffer"] = d.copy()
+                # np.array, not d.copy(): a 0-d gradient may be a NumPy scalar, whose copy is an immutable
+                # scalar again, and `buf *= momentum` below would rebind a local instead of updating the state
+                buf = state["momentum_buffer"] = np.array(d)
             else:
                 buf *= momentum
                 if group["dampening"]:
