@@ -108,25 +108,29 @@ def test_steps_equal_numpy_transcription(cls, kwargs, reference):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14, err_msg=f"step {k + 1}")
 
 
-@pytest.mark.parametrize("cls, kwargs, reference", CASES, ids=lambda v: getattr(v, "__name__", None))
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_steps_equal_torch(cls, kwargs, reference, dtype):
+def assert_steps_equal_torch(cls, kwargs, p0, grads, scalar_grads=False):
+    """Parameters after every step, and the final state, equal torch.optim's for the same start."""
     torch = pytest.importorskip("torch")
-    p0 = np.random.default_rng(2).standard_normal((3, 4)).astype(dtype)
-    grads = gradient_sequence(p0.shape, seed=3)
-    ours, opt = run(cls, kwargs, p0, grads)
+    ours, opt = run(cls, kwargs, p0, grads, scalar_grads)
     tp = torch.nn.Parameter(torch.tensor(p0))
     topt = getattr(torch.optim, cls.__name__)([tp], **kwargs)
     # float64: the same operations in the same order, so agreement to rounding; float32: a few ulps
-    rtol = 1e-12 if dtype == np.float64 else 1e-5
+    rtol = 1e-12 if p0.dtype == np.float64 else 1e-5
     for k, g in enumerate(grads):
-        tp.grad = torch.tensor(g.astype(dtype))
+        tp.grad = torch.tensor(g.astype(p0.dtype))
         topt.step()
         np.testing.assert_allclose(ours[k], tp.detach().numpy(), rtol=rtol, atol=rtol * 1e-2, err_msg=f"step {k + 1}")
     ours_state, torch_state = opt.state_dict()["state"].get(0, {}), topt.state_dict()["state"].get(0, {})
     for key, value in torch_state.items():
         if key != "step" and value is not None:
             np.testing.assert_allclose(ours_state[key], value.numpy(), rtol=rtol, atol=rtol * 1e-2, err_msg=key)
+
+
+@pytest.mark.parametrize("cls, kwargs, reference", CASES, ids=lambda v: getattr(v, "__name__", None))
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_steps_equal_torch(cls, kwargs, reference, dtype):
+    p0 = np.random.default_rng(2).standard_normal((3, 4)).astype(dtype)
+    assert_steps_equal_torch(cls, kwargs, p0, gradient_sequence(p0.shape, seed=3))
 
 
 def mlp(seed):
@@ -333,20 +337,7 @@ def test_zero_dim_parameter_steps_equal_numpy_transcription(cls, kwargs, referen
 @pytest.mark.parametrize("cls, kwargs, reference", CASES, ids=lambda v: getattr(v, "__name__", None))
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_zero_dim_parameter_steps_equal_torch(cls, kwargs, reference, dtype):
-    torch = pytest.importorskip("torch")
-    p0 = np.array(0.7, dtype)
-    ours, opt = run(cls, kwargs, p0, ZERO_DIM_GRADS, scalar_grads=True)
-    tp = torch.nn.Parameter(torch.tensor(p0))
-    topt = getattr(torch.optim, cls.__name__)([tp], **kwargs)
-    rtol = 1e-12 if dtype == np.float64 else 1e-5
-    for k, g in enumerate(ZERO_DIM_GRADS):
-        tp.grad = torch.tensor(g.astype(dtype))
-        topt.step()
-        np.testing.assert_allclose(ours[k], tp.detach().numpy(), rtol=rtol, atol=rtol * 1e-2, err_msg=f"step {k + 1}")
-    ours_state = opt.state_dict()["state"].get(0, {})
-    for key, value in topt.state_dict()["state"].get(0, {}).items():
-        if key != "step" and value is not None:
-            np.testing.assert_allclose(ours_state[key], value.numpy(), rtol=rtol, atol=rtol * 1e-2, err_msg=key)
+    assert_steps_equal_torch(cls, kwargs, np.array(0.7, dtype), ZERO_DIM_GRADS, scalar_grads=True)
 
 
 def test_sgd_momentum_on_a_zero_dim_parameter_matches_the_closed_form():

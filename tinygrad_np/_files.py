@@ -20,7 +20,7 @@ import re
 import secrets
 import time
 from contextlib import contextmanager
-from typing import IO, Iterator, List, Optional, Union
+from typing import IO, Iterator, Optional, Union
 
 PathLike = Union[str, "os.PathLike[str]"]
 STALE_AFTER_SECONDS = 60.0
@@ -47,8 +47,8 @@ def _process_running(pid: int) -> bool:
     return True
 
 
-def remove_stale_temps(target: str) -> List[str]:
-    """Remove the temp files that killed `atomic_write`s of `target` left behind; return their paths.
+def remove_stale_temps(target: str) -> None:
+    """Remove the temp files that killed `atomic_write`s of `target` left behind.
 
     Only files named like `target`'s own temp files are considered (other targets' temp files and
     everything else in the folder are never touched), and one is removed only when BOTH its owning
@@ -59,11 +59,10 @@ def remove_stale_temps(target: str) -> List[str]:
     """
     folder, name = os.path.split(target)
     own_temp = re.compile(re.escape(f".{name}.") + r"(\d+)\.[0-9a-f]{16}\.tmp")
-    removed = []
     try:
         entries = list(os.scandir(folder or "."))
     except OSError:
-        return removed
+        return                      # no folder: the write itself will say so
     now = time.time()
     for entry in entries:
         match = own_temp.fullmatch(entry.name)
@@ -72,10 +71,8 @@ def remove_stale_temps(target: str) -> List[str]:
         try:
             if now - entry.stat(follow_symlinks=False).st_mtime > STALE_AFTER_SECONDS:
                 os.unlink(entry.path)
-                removed.append(entry.path)
         except OSError:
             pass                    # gone already (another save cleaned it) or not ours to remove
-    return removed
 
 
 @contextmanager

@@ -1,6 +1,7 @@
 """`Optimizer`: parameter groups, `zero_grad`, `step`, and a state dict that `tg.save` can store.
 
-Subclasses implement `_update(p, grad, group, state)` for one parameter. Updates write into `p.data`
+Subclasses implement `_update(p, grad, group, state)` for one parameter, taking weight decay from the
+one shared rule `_weight_decay` (coupled L2, or decoupled for AdamW). Updates write into `p.data`
 in place through preallocated scratch arrays (`self._scratch`) and `out=` ufuncs, so a step allocates
 nothing per parameter after the first; `p.grad.data` is only read, never written (it may be shared).
 """
