@@ -10,10 +10,11 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import os
 import sys
 import time
 from typing import Any, Dict, List
+
+from tinygrad_np._files import atomic_write
 
 from . import report, runner, specs
 from .machine import git_info, machine_info
@@ -85,10 +86,8 @@ def main(argv: Any = None) -> int:
     if args.quick:
         run["notes"].append("--quick: a smoke test; its timings are too short to mean anything")
     if args.json:
-        tmp = args.json + ".tmp"
-        with open(tmp, "w") as f:
+        with atomic_write(args.json, "w") as f:
             json.dump(run, f, indent=1, allow_nan=True)
-        os.replace(tmp, args.json)
     if not run["gradcheck"]["passed"]:
         print(_gradcheck_failure(run["gradcheck"]))
         return 1

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
+import secrets
 import sys
-import tempfile
+import time
 import urllib.error
 import urllib.request
 from contextlib import contextmanager
@@ -60,30 +62,59 @@ class _Progress:
             print(file=sys.stderr)
 
 
-def publish(tmp: str | os.PathLike, dest: str | os.PathLike) -> None:
-    """Give a finished temp file (mkstemp makes it 0600) the usual permissions and move it into place atomically."""
-    mask = os.umask(0)
-    os.umask(mask)
-    os.chmod(tmp, 0o666 & ~mask)
-    os.replace(tmp, dest)
+# The same rule as tinygrad_np/_files.py (datasets must not import tinygrad_np): a temp file beside the
+# target, created by os.open(..., 0o666) so the kernel applies the umask (never read it: os.umask is not
+# thread-safe), fsynced, then os.replace'd over the target. Temp names: .<name>.<pid>.<16 hex>.tmp.
+STALE_AFTER_SECONDS = 60.0
+
+
+def _process_running(pid: int) -> bool:
+    if pid == os.getpid() or os.name != "posix":    # on Windows os.kill(pid, 0) would end the process
+        return True
+    try:
+        os.kill(pid, 0)                             # signal 0 only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except (OSError, OverflowError):
+        return True                                 # e.g. PermissionError: another user's process
+    return True
+
+
+def remove_stale_temps(dest: Path) -> None:
+    """Remove ``dest``'s own temp files left by killed writes: those whose pid is no longer running here AND
+    that are over a minute old (a reused pid only delays the clean-up; on a folder shared between machines
+    the pid means nothing, but a live writer keeps its file's mtime fresh). Other files are never touched."""
+    own_temp = re.compile(re.escape(f".{dest.name}.") + r"(\d+)\.[0-9a-f]{16}\.tmp")
+    now = time.time()
+    for entry in os.scandir(dest.parent):
+        match = own_temp.fullmatch(entry.name)
+        if match is None or _process_running(int(match.group(1))):
+            continue
+        try:
+            if now - entry.stat(follow_symlinks=False).st_mtime > STALE_AFTER_SECONDS:
+                os.unlink(entry.path)
+        except OSError:
+            pass                                    # removed meanwhile by another writer
 
 
 @contextmanager
-def atomic_file(dest: str | os.PathLike, suffix: str = ".part") -> Iterator[BinaryIO]:
-    """Write through a temp file beside ``dest``: on success it replaces ``dest`` atomically (with the usual
-    permissions); on any error it is removed and ``dest`` is left as it was."""
+def atomic_file(dest: str | os.PathLike) -> Iterator[BinaryIO]:
+    """Write through a temp file beside ``dest`` (its folder is created if needed): on success it replaces
+    ``dest`` atomically, with the permissions ``open()`` would give; on any error it is removed and ``dest``
+    is left as it was."""
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=suffix, dir=dest.parent)
+    remove_stale_temps(dest)
+    tmp = dest.parent / f".{dest.name}.{os.getpid()}.{secrets.token_hex(8)}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     try:
         with os.fdopen(fd, "wb") as out:
             yield out
-        publish(tmp, dest)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, dest)
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
+        tmp.unlink(missing_ok=True)
         raise
 
 

@@ -183,7 +183,7 @@ def _read_cache(path: Path, classes: list[str]) -> Optional[ImageDataset]:
 
 def _write_cache(path: Path, ds: ImageDataset) -> None:
     """Atomic: temp file in the cache folder, then os.replace; older caches of the same setting are removed."""
-    with _download.atomic_file(path, suffix=".npz.part") as f:
+    with _download.atomic_file(path) as f:
         np.savez(f, images=ds.images, labels=ds.labels, classes=np.array(ds.classes, dtype=str),
                  files=np.array(ds.files, dtype=str),
                  skipped_files=np.array([s for s, _ in ds.skipped], dtype=str),

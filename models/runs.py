@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 import json
-import os
 import platform
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any, Optional
 
 import numpy as np
+
+from tinygrad_np._files import atomic_write
 
 WEIGHTS, META, METRICS = "weights.npz", "meta.json", "metrics.json"
 FORMAT = 1
@@ -48,22 +48,9 @@ def release_if_empty(path: Path) -> None:
 
 def write_json(path: Path, obj: Any) -> None:
     """Atomic: write to a temp file in the same folder, then rename."""
-    fd, tmp = tempfile.mkstemp(prefix="." + path.name, suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(obj, f, indent=2, default=_jsonable)
-            f.write("\n")
-        os.chmod(tmp, 0o666 & ~_umask())           # mkstemp makes 0600; give the file the usual mode
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
+    with atomic_write(path, "w") as f:
+        json.dump(obj, f, indent=2, default=_jsonable)
+        f.write("\n")
 
 
 def _jsonable(v: Any) -> Any:

@@ -74,5 +74,9 @@ def test_errors():
         TensorDataset(np.ones((3, 2)), np.ones(4))
     with pytest.raises(ValueError, match="DataLoader: batch_size must be a positive integer, got 0"):
         DataLoader(dataset()[0], batch_size=0)
+    for bad in (2.0, True, "2", None, -3):
+        with pytest.raises(ValueError, match=f"^DataLoader: batch_size must be a positive integer, got {bad!r}$"):
+            DataLoader(dataset()[0], batch_size=bad)
+    assert DataLoader(dataset()[0], batch_size=np.int64(4)).batch_size == 4
     with pytest.raises(TypeError, match="DataLoader: dataset must define"):
         DataLoader(5)

@@ -64,6 +64,11 @@ def test_calculate_gain():
     assert init.calculate_gain("conv2d") == init.calculate_gain("sigmoid") == 1
     with pytest.raises(ValueError, match="unsupported nonlinearity 'swish'"):
         init.calculate_gain("swish")
+    assert init.calculate_gain("leaky_relu") == math.sqrt(2 / (1 + 0.01 ** 2))          # PyTorch's default slope
+    assert init.calculate_gain("leaky_relu", np.float64(0.5)) == math.sqrt(2 / 1.25)
+    for bad in ("0.2", True, float("nan")):
+        with pytest.raises(ValueError, match=f"^calculate_gain: negative_slope must be a number, got {bad!r}$"):
+            init.calculate_gain("leaky_relu", bad)
 
 
 @pytest.mark.parametrize("fn, kwargs, kind, scale", [

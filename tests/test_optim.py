@@ -79,7 +79,9 @@ def gradient_sequence(shape, seed=0):
     return [rng.standard_normal(shape) * (1 + k) for k in range(STEPS)]
 
 
-def run(cls, kwargs, p0, grads):
+def run(cls, kwargs, p0, grads, scalar_grads=False):
+    """`scalar_grads`: hand 0-d gradients over as NumPy scalars, as 0-d arithmetic in a backward makes them
+    (e.g. the gradient of p * p); a Tensor built from a scalar would hold a 0-d array instead."""
     p = nn.Parameter(p0.copy())
     opt = cls([p], **kwargs)
     data = p.data
@@ -88,6 +90,8 @@ def run(cls, kwargs, p0, grads):
         g = g.astype(p0.dtype)
         g.flags.writeable = False                       # any write into the gradient would raise
         p.grad = tg.Tensor(g)
+        if scalar_grads:
+            p.grad.data = g[()]
         opt.step()
         out.append(p.data.copy())
     assert p.data is data                               # updated in place
@@ -104,25 +108,29 @@ def test_steps_equal_numpy_transcription(cls, kwargs, reference):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14, err_msg=f"step {k + 1}")
 
 
-@pytest.mark.parametrize("cls, kwargs, reference", CASES, ids=lambda v: getattr(v, "__name__", None))
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_steps_equal_torch(cls, kwargs, reference, dtype):
+def assert_steps_equal_torch(cls, kwargs, p0, grads, scalar_grads=False):
+    """Parameters after every step, and the final state, equal torch.optim's for the same start."""
     torch = pytest.importorskip("torch")
-    p0 = np.random.default_rng(2).standard_normal((3, 4)).astype(dtype)
-    grads = gradient_sequence(p0.shape, seed=3)
-    ours, opt = run(cls, kwargs, p0, grads)
+    ours, opt = run(cls, kwargs, p0, grads, scalar_grads)
     tp = torch.nn.Parameter(torch.tensor(p0))
     topt = getattr(torch.optim, cls.__name__)([tp], **kwargs)
     # float64: the same operations in the same order, so agreement to rounding; float32: a few ulps
-    rtol = 1e-12 if dtype == np.float64 else 1e-5
+    rtol = 1e-12 if p0.dtype == np.float64 else 1e-5
     for k, g in enumerate(grads):
-        tp.grad = torch.tensor(g.astype(dtype))
+        tp.grad = torch.tensor(g.astype(p0.dtype))
         topt.step()
         np.testing.assert_allclose(ours[k], tp.detach().numpy(), rtol=rtol, atol=rtol * 1e-2, err_msg=f"step {k + 1}")
     ours_state, torch_state = opt.state_dict()["state"].get(0, {}), topt.state_dict()["state"].get(0, {})
     for key, value in torch_state.items():
         if key != "step" and value is not None:
             np.testing.assert_allclose(ours_state[key], value.numpy(), rtol=rtol, atol=rtol * 1e-2, err_msg=key)
+
+
+@pytest.mark.parametrize("cls, kwargs, reference", CASES, ids=lambda v: getattr(v, "__name__", None))
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_steps_equal_torch(cls, kwargs, reference, dtype):
+    p0 = np.random.default_rng(2).standard_normal((3, 4)).astype(dtype)
+    assert_steps_equal_torch(cls, kwargs, p0, gradient_sequence(p0.shape, seed=3))
 
 
 def mlp(seed):
@@ -189,6 +197,30 @@ def test_zero_grad_skips_missing_grads_and_param_groups():
     assert opt.step(closure=lambda: 42.0) == 42.0
 
 
+ZERO_GRAD_ENTRY_POINTS = {"Module": lambda model: model.zero_grad,
+                          "Optimizer": lambda model: optim.SGD(model.parameters(), lr=0.1).zero_grad}
+
+
+@pytest.mark.parametrize("entry", ZERO_GRAD_ENTRY_POINTS.values(), ids=ZERO_GRAD_ENTRY_POINTS.keys())
+def test_zero_grad_through_module_and_optimizer(entry):
+    model = nn.Sequential(nn.Linear(3, 2), nn.Linear(2, 1)).double()
+    weight, bias = model[0].weight, model[0].bias
+    model(tg.Tensor(np.ones((4, 3)))).sum().backward()
+    model[1].bias.grad = None                                   # a parameter without a gradient stays so
+    old = weight.grad
+    old_values = old.data.copy()
+    entry(model)(set_to_none=False)
+    assert model[1].bias.grad is None
+    for p in (weight, bias):
+        assert p.grad.shape == p.shape and p.grad.dtype == p.dtype and not p.grad.requires_grad
+        np.testing.assert_array_equal(p.grad.data, np.zeros(p.shape))
+    assert weight.grad is not old and not np.shares_memory(weight.grad.data, old.data)
+    np.testing.assert_array_equal(old.data, old_values)        # fresh zeros: the old gradient is not written
+    assert not np.shares_memory(weight.grad.data, bias.grad.data)
+    entry(model)()
+    assert all(p.grad is None for p in model.parameters())
+
+
 @pytest.mark.parametrize("cls", [optim.SGD, optim.Adam, optim.AdamW, optim.RMSprop])
 def test_state_dict_round_trip_through_files_continues_identically(cls, tmp_path):
     kwargs = dict(lr=0.05, momentum=0.9) if cls in (optim.SGD, optim.RMSprop) else dict(lr=0.05)
@@ -244,11 +276,11 @@ def test_constructor_errors():
         optim.SGD([], lr=0.1)
     with pytest.raises(TypeError, match="params must be an iterable"):
         optim.SGD(p, lr=0.1)
-    with pytest.raises(ValueError, match="SGD: invalid lr -0.1"):
+    with pytest.raises(ValueError, match="SGD: lr must be a number >= 0, got -0.1"):
         optim.SGD([p], lr=-0.1)
     with pytest.raises(ValueError, match="Nesterov momentum requires"):
         optim.SGD([p], lr=0.1, nesterov=True)
-    with pytest.raises(ValueError, match="Adam: betas must be two numbers"):
+    with pytest.raises(ValueError, match=r"Adam: betas\[1\] must be a number in \[0, 1\), got 1.0"):
         optim.Adam([p], betas=(0.9, 1.0))
     with pytest.raises(ValueError, match="non-leaf"):
         optim.SGD([p * 2], lr=0.1)
@@ -256,3 +288,97 @@ def test_constructor_errors():
         optim.SGD([{"params": [p]}, {"params": [p]}], lr=0.1)
     with pytest.raises(TypeError, match="can only optimize Tensors"):
         optim.SGD([np.ones(2)], lr=0.1)
+
+
+HYPER_PARAMETERS = [(optim.SGD, dict(lr=0.1), ["lr", "momentum", "weight_decay"]),
+                    (optim.Adam, {}, ["lr", "eps", "weight_decay"]),
+                    (optim.AdamW, {}, ["lr", "eps", "weight_decay"]),
+                    (optim.RMSprop, {}, ["lr", "alpha", "eps", "weight_decay", "momentum"])]
+
+
+@pytest.mark.parametrize("cls, base, names", HYPER_PARAMETERS, ids=lambda v: getattr(v, "__name__", None))
+@pytest.mark.parametrize("bad", [-1, float("nan"), True, "0.1", None])
+def test_hyper_parameters_must_be_numbers_at_least_zero(cls, base, names, bad):
+    p = nn.Parameter(np.ones(2))
+    for name in names:
+        with pytest.raises(ValueError, match=rf"^{cls.__name__}: {name} must be a number >= 0, got {bad!r}$"):
+            cls([p], **{**base, name: bad})
+    cls([p], **{**base, **{name: np.float32(0.5) for name in names}})     # NumPy scalars are numbers too
+
+
+@pytest.mark.parametrize("cls", [optim.Adam, optim.AdamW])
+def test_betas_are_each_in_zero_one(cls):
+    p = nn.Parameter(np.ones(2))
+    name = cls.__name__
+    for betas, index, bad in [((1.0, 0.9), 0, 1.0), ((0.9, -0.1), 1, -0.1), ((0.9, float("nan")), 1, float("nan")),
+                              ((0.9, True), 1, True)]:
+        with pytest.raises(ValueError, match=rf"^{name}: betas\[{index}\] must be a number in \[0, 1\), got {bad!r}$"):
+            cls([p], betas=betas)
+    for betas in [(0.9,), (0.9, 0.99, 0.999), 0.9]:
+        with pytest.raises(ValueError, match=rf"^{name}: betas must be a pair of numbers in \[0, 1\)"):
+            cls([p], betas=betas)
+    assert cls([p], betas=[0.0, 0.5]).param_groups[0]["betas"] == (0.0, 0.5)
+
+
+ZERO_DIM_GRADS = [np.array(v) for v in (0.5, -1.25, 2.0, 0.25, -0.75)]
+
+
+@pytest.mark.parametrize("scalar_grads", [False, True], ids=["0-d array grads", "NumPy scalar grads"])
+@pytest.mark.parametrize("cls, kwargs, reference", CASES, ids=lambda v: getattr(v, "__name__", None))
+def test_zero_dim_parameter_steps_equal_numpy_transcription(cls, kwargs, reference, scalar_grads):
+    p0 = np.array(0.7)
+    ours, opt = run(cls, kwargs, p0, ZERO_DIM_GRADS, scalar_grads)
+    for k, (a, b) in enumerate(zip(ours, reference(p0, ZERO_DIM_GRADS, **kwargs))):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14, err_msg=f"step {k + 1}")
+    for key, value in opt.state[next(iter(opt.state))].items():
+        assert key == "step" or (isinstance(value, np.ndarray) and value.shape == ()), key
+
+
+@pytest.mark.parametrize("cls, kwargs, reference", CASES, ids=lambda v: getattr(v, "__name__", None))
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_zero_dim_parameter_steps_equal_torch(cls, kwargs, reference, dtype):
+    assert_steps_equal_torch(cls, kwargs, np.array(0.7, dtype), ZERO_DIM_GRADS, scalar_grads=True)
+
+
+def test_sgd_momentum_on_a_zero_dim_parameter_matches_the_closed_form():
+    # constant gradient g: the buffer after k steps is g·(1 − μ^k)/(1 − μ), and p moves by lr times each buffer
+    lr, mu, g, steps = 0.1, 0.9, 2.0, 6
+    ours, opt = run(optim.SGD, dict(lr=lr, momentum=mu), np.array(1.0), [np.array(g)] * steps, scalar_grads=True)
+    buffers = [g * (1 - mu ** k) / (1 - mu) for k in range(1, steps + 1)]
+    np.testing.assert_allclose(ours, 1.0 - lr * np.cumsum(buffers), rtol=1e-12)
+    np.testing.assert_allclose(opt.state_dict()["state"][0]["momentum_buffer"], buffers[-1], rtol=1e-12)
+
+
+def _frozen(array):
+    array.flags.writeable = False
+    return array
+
+
+READ_ONLY = {"np.broadcast_to": lambda: np.broadcast_to(np.ones(3), (2, 3)),
+             "writeable=False": lambda: _frozen(np.ones((2, 3))),
+             "zero-stride writeable view": lambda: np.lib.stride_tricks.as_strided(np.ones(3), (2, 3), (0, 8))}
+
+
+@pytest.mark.parametrize("kind", READ_ONLY)
+@pytest.mark.parametrize("cls, kwargs", [(optim.SGD, dict(lr=0.1, momentum=0.9)), (optim.Adam, dict(amsgrad=True)),
+                                         (optim.AdamW, {}), (optim.RMSprop, dict(momentum=0.5, centered=True))])
+def test_step_refuses_a_parameter_it_cannot_update_in_place_before_changing_anything(cls, kwargs, kind):
+    p = nn.Parameter(np.ones(3))
+    source = READ_ONLY[kind]()
+    q = tg.Tensor(source, requires_grad=True)
+    assert np.shares_memory(q.data, source)             # the Tensor kept the array it was given
+    opt = cls([p, q], **kwargs)
+    p.grad = tg.Tensor(np.full(3, 0.5))
+    opt.step()                                          # q has no gradient yet: fine, it is not written
+    before, p_before, q_before = opt.state_dict(), p.data.copy(), q.data.copy()
+    p.grad, q.grad = tg.Tensor(np.full(3, 2.0)), tg.Tensor(np.ones((2, 3)))
+    problem = "repeats its elements in memory" if kind.startswith("zero-stride") else "is read-only"
+    with pytest.raises(ValueError, match=rf"^{cls.__name__}\.step: cannot update the parameter of shape \(2, 3\) "
+                                         rf"in place: its array {problem}"):
+        opt.step()
+    after = opt.state_dict()
+    assert after["param_groups"] == before["param_groups"] and after["state"].keys() == before["state"].keys() == {0}
+    for key, value in before["state"][0].items():
+        np.testing.assert_array_equal(after["state"][0][key], value, err_msg=key)
+    np.testing.assert_array_equal(p.data, p_before)
+    np.testing.assert_array_equal(q.data, q_before)

@@ -70,3 +70,10 @@ def test_scheduler_errors():
         CosineAnnealingLR(make_opt(), T_max=-1)
     with pytest.raises(KeyError, match="initial_lr"):
         StepLR(make_opt(), step_size=2, last_epoch=3)
+    for bad in (2.0, True, "3", None):
+        with pytest.raises(ValueError, match=f"^StepLR: step_size must be a positive integer, got {bad!r}$"):
+            StepLR(make_opt(), step_size=bad)
+        with pytest.raises(ValueError, match=f"^CosineAnnealingLR: T_max must be a positive integer, got {bad!r}$"):
+            CosineAnnealingLR(make_opt(), T_max=bad)
+    step, cosine = StepLR(make_opt(), step_size=np.int64(2)), CosineAnnealingLR(make_opt(), T_max=np.int64(4))
+    assert type(step.step_size) is int and type(cosine.T_max) is int     # plain ints: the state dict stays plain

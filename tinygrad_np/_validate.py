@@ -31,11 +31,15 @@ def integer(value: Any, name: str, op: str, minimum: Optional[int] = None) -> in
 
 
 def number(value: Any, name: str, op: str, minimum: Optional[float] = None,
-           maximum: Optional[float] = None) -> float:
-    """`value` as a float within [minimum, maximum] (NaN is refused: it compares false with both)."""
-    ok = _is_real(value) and (minimum is None or value >= minimum) and (maximum is None or value <= maximum)
+           maximum: Optional[float] = None, *, below: Optional[float] = None) -> float:
+    """`value` as a float within [minimum, maximum], or within [minimum, below) when the upper end is open
+    (Adam's betas); NaN is refused: it compares false with every bound."""
+    ok = (_is_real(value) and (minimum is None or value >= minimum) and (maximum is None or value <= maximum)
+          and (below is None or value < below))
     if not ok or value != value:
-        if minimum is not None and maximum is not None:
+        if below is not None:
+            rule = f"a number < {below:g}" if minimum is None else f"a number in [{minimum:g}, {below:g})"
+        elif minimum is not None and maximum is not None:
             rule = f"a number between {minimum:g} and {maximum:g}"
         elif minimum is not None:
             rule = f"a number >= {minimum:g}"

@@ -7,19 +7,19 @@ dict keys / list positions joined with '/': `{"model": {"0.weight": w}, "epoch":
 Python scalars vs arrays, None) so `load` returns exactly the structure that was saved. A '/' inside a
 key is refused rather than escaped: the file stays readable by hand.
 
-Writing goes to a temporary file in the destination folder, is flushed to disk, then renamed over
-the target with `os.replace` (atomic): a crash mid-write leaves any previous file intact.
+Writing goes through `_files.atomic_write` (a temp file in the destination folder, flushed to disk, then
+renamed over the target with `os.replace`): a crash mid-write leaves any previous file intact.
 """
 from __future__ import annotations
 
 import json
 import os
-import tempfile
 import zipfile
 from typing import Any, Union
 
 import numpy as np
 
+from ._files import atomic_write
 from .tensor import Tensor
 
 MANIFEST = "__tinygrad_np__"
@@ -81,20 +81,8 @@ def save(obj: Any, path: PathLike) -> None:
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"save: folder {folder} does not exist (while saving {path})")
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            _write_npz(f, members)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())           # mkstemp makes 0600; a saved model is an ordinary file
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    with atomic_write(path, "wb") as f:
+        _write_npz(f, members)
 
 
 def _write_npz(f: Any, members: dict) -> None:
@@ -179,9 +167,3 @@ def _unflatten(members: dict, path: str) -> dict:
             raise ValueError(f"load: {path}: key '{name}' is both an array and a folder of keys")
         node[leaf] = arr
     return root
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask

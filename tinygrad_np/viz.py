@@ -20,13 +20,13 @@ without the package, `render` runs a `dot` program found on PATH directly.
 """
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from typing import Any, Dict, List, Optional
 
 import numpy as np
 
+from ._files import atomic_write
 from .tensor import Tensor
 
 _STYLES = {
@@ -173,13 +173,6 @@ def render(tensor: Tensor, path: str, format: str = "svg", params: Optional[Dict
     else:
         raise ImportError("render needs the graphviz package: pip install 'tinygrad_np[viz]' (plus Graphviz's "
                           "`dot` program, e.g. `apt-get install graphviz`); to_dot() works without them")
-    tmp = f"{path}.{os.getpid()}.tmp"          # same folder, so the rename is atomic; mode follows the umask
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_write(path, "wb") as f:
+        f.write(data)
     return path

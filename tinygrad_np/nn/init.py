@@ -12,6 +12,7 @@ from typing import Optional
 
 import numpy as np
 
+from .. import _validate
 from ..random import default_generator
 from ..tensor import Tensor
 
@@ -27,9 +28,7 @@ def calculate_gain(nonlinearity: str, param: Optional[float] = None) -> float:
     if nonlinearity == "relu":
         return math.sqrt(2.0)
     if nonlinearity == "leaky_relu":
-        slope = 0.01 if param is None else param
-        if isinstance(slope, bool) or not isinstance(slope, (int, float)):
-            raise ValueError(f"calculate_gain: negative_slope {param!r} is not a number")
+        slope = _validate.number(0.01 if param is None else param, "negative_slope", "calculate_gain")
         return math.sqrt(2.0 / (1 + slope ** 2))
     if nonlinearity == "selu":
         return 3.0 / 4

@@ -223,9 +223,9 @@ class Module:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Drop every parameter's gradient (set to None; with set_to_none=False, replace by fresh zeros)."""
-        for p in self.parameters():
-            if p.grad is not None:
-                p.grad = None if set_to_none else Tensor(np.zeros_like(p.data))
+        from ..autograd import zero_grad
+
+        zero_grad(self.parameters(), set_to_none)
 
     def to(self, dtype: Any) -> "Module":
         """Cast floating-point parameters and buffers to `dtype` in place (the Parameter objects stay the

@@ -6,6 +6,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
+from .. import _validate
 from ..tensor import Tensor
 from .optimizer import Optimizer, check_hyper
 
@@ -25,14 +26,14 @@ class Adam(Optimizer):
     """m ← β₁m + (1−β₁)g;  v ← β₂v + (1−β₂)g²;  p −= lr/(1−β₁ᵗ) · m / (√v / √(1−β₂ᵗ) + eps);
     weight decay adds wd·p to g (AdamW decays p directly instead)."""
 
-    _decoupled = False
-
     def __init__(self, params: Iterable[Any], lr: float = 1e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0, amsgrad: bool = False) -> None:
         name = type(self).__name__
         check_hyper(name, lr=lr, eps=eps, weight_decay=weight_decay)
-        if len(betas) != 2 or not all(0.0 <= b < 1.0 for b in betas):
-            raise ValueError(f"{name}: betas must be two numbers in [0, 1), got {betas!r}")
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise ValueError(f"{name}: betas must be a pair of numbers in [0, 1), got {betas!r}")
+        for i, beta in enumerate(betas):
+            _validate.number(beta, f"betas[{i}]", name, minimum=0.0, below=1.0)
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
                                       amsgrad=amsgrad))
 
@@ -43,18 +44,11 @@ class Adam(Optimizer):
         return state
 
     def _update(self, p: Tensor, grad: np.ndarray, group: dict, state: dict) -> None:
-        lr, (beta1, beta2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
+        lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
         s, t = self._buffers(p)
         m, v = state["exp_avg"], state["exp_avg_sq"]
         state["step"] = step = state["step"] + 1
-        g = grad
-        if wd:
-            if self._decoupled:
-                p.data *= 1 - lr * wd
-            else:
-                np.multiply(p.data, wd, out=s)
-                np.add(grad, s, out=s)
-                g = s
+        g = self._weight_decay(p, grad, group, out=s)
         lerp_(m, g, 1 - beta1, t)
         v *= beta2
         np.multiply(g, 1 - beta2, out=t)

@@ -7,7 +7,7 @@ from .adam import Adam
 
 
 class AdamW(Adam):
-    _decoupled = True
+    _decoupled_weight_decay = True
 
     def __init__(self, params: Iterable[Any], lr: float = 1e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 1e-2, amsgrad: bool = False) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 
+from .. import _validate
 from .optimizer import Optimizer
 
 
@@ -63,9 +64,8 @@ class StepLR(LRScheduler):
     """Multiply the learning rate by `gamma` every `step_size` epochs."""
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1) -> None:
-        if isinstance(step_size, bool) or not isinstance(step_size, int) or step_size <= 0:
-            raise ValueError(f"StepLR: step_size must be a positive integer, got {step_size!r}")
-        self.step_size, self.gamma = step_size, gamma
+        self.step_size = _validate.integer(step_size, "step_size", type(self).__name__, minimum=1)
+        self.gamma = gamma
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list:
@@ -79,9 +79,8 @@ class CosineAnnealingLR(LRScheduler):
     lr as PyTorch does (so manual changes to group["lr"] carry through)."""
 
     def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1) -> None:
-        if isinstance(T_max, bool) or not isinstance(T_max, int) or T_max <= 0:
-            raise ValueError(f"CosineAnnealingLR: T_max must be a positive integer, got {T_max!r}")
-        self.T_max, self.eta_min = T_max, eta_min
+        self.T_max = _validate.integer(T_max, "T_max", type(self).__name__, minimum=1)
+        self.eta_min = eta_min
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list:

@@ -1,6 +1,7 @@
 """`Optimizer`: parameter groups, `zero_grad`, `step`, and a state dict that `tg.save` can store.
 
-Subclasses implement `_update(p, grad, group, state)` for one parameter. Updates write into `p.data`
+Subclasses implement `_update(p, grad, group, state)` for one parameter, taking weight decay from the
+one shared rule `_weight_decay` (coupled L2, or decoupled for AdamW). Updates write into `p.data`
 in place through preallocated scratch arrays (`self._scratch`) and `out=` ufuncs, so a step allocates
 nothing per parameter after the first; `p.grad.data` is only read, never written (it may be shared).
 """
@@ -10,6 +11,8 @@ from typing import Any, Callable, Iterable, Optional
 
 import numpy as np
 
+from .. import _validate
+from ..autograd import zero_grad
 from ..grad_mode import enable_grad
 from ..tensor import Tensor
 
@@ -19,6 +22,7 @@ class Optimizer:
     with their own hyper-parameters; missing ones come from `defaults`)."""
 
     _scalar_state: tuple = ("step",)      # per-parameter state entries that are numbers, not arrays
+    _decoupled_weight_decay = False       # AdamW sets it: decay the parameter, not the gradient
 
     def __init__(self, params: Iterable[Any], defaults: dict) -> None:
         name = type(self).__name__
@@ -63,10 +67,7 @@ class Optimizer:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget the gradients (set `.grad` to None; with set_to_none=False, to fresh zeros)."""
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is not None:
-                    p.grad = None if set_to_none else Tensor(np.zeros_like(p.data))
+        zero_grad((p for group in self.param_groups for p in group["params"]), set_to_none)
 
     def step(self, closure: Optional[Callable[[], Any]] = None) -> Any:
         """Update every parameter that has a gradient; `closure` (re-evaluates the loss) is optional."""
@@ -74,20 +75,52 @@ class Optimizer:
         if closure is not None:
             with enable_grad():
                 loss = closure()
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is not None:
-                    state = self.state.get(p)
-                    if state is None:
-                        state = self.state[p] = self._init_state(p, group)
-                    self._update(p, p.grad.data, group, state)
+        updates = [(p, group) for group in self.param_groups for p in group["params"] if p.grad is not None]
+        for p, _ in updates:            # all checked first, so an error leaves every parameter and state as it was
+            self._check_updatable(p)
+        for p, group in updates:
+            state = self.state.get(p)
+            if state is None:
+                state = self.state[p] = self._init_state(p, group)
+            self._update(p, p.grad.data, group, state)
         return loss
+
+    def _check_updatable(self, p: Tensor) -> None:
+        """Refuse a parameter whose array cannot be updated in place. A broadcast view repeats one element
+        along a zero stride: NumPy makes it read-only, and if made writeable, an update would write each
+        repeated element several times."""
+        data = p.data
+        if not data.flags.writeable:
+            problem = "is read-only (e.g. a np.broadcast_to view, or an array with writeable=False)"
+        elif any(stride == 0 and n > 1 for stride, n in zip(data.strides, data.shape)):
+            problem = "repeats its elements in memory (a broadcast view)"
+        else:
+            return
+        raise ValueError(f"{type(self).__name__}.step: cannot update the parameter of shape {data.shape} in place: "
+                         f"its array {problem}; give it an array of its own, e.g. nn.Parameter(np.array(...))")
 
     def _init_state(self, p: Tensor, group: dict) -> dict:
         return {}
 
     def _update(self, p: Tensor, grad: np.ndarray, group: dict, state: dict) -> None:
         raise NotImplementedError
+
+    def _weight_decay(self, p: Tensor, grad: np.ndarray, group: dict, out: np.ndarray) -> np.ndarray:
+        """The gradient after `group["weight_decay"]` (wd), the one weight-decay rule of every optimizer.
+
+        Coupled (L2, as SGD, Adam and RMSprop): returns grad + wd·p, written into the scratch array `out`.
+        Decoupled (`_decoupled_weight_decay`, AdamW): shrinks p in place by (1 − lr·wd) and returns grad.
+        With wd = 0, returns grad untouched.
+        """
+        wd = group["weight_decay"]
+        if not wd:
+            return grad
+        if self._decoupled_weight_decay:
+            p.data *= 1 - group["lr"] * wd
+            return grad
+        np.multiply(p.data, wd, out=out)
+        np.add(grad, out, out=out)
+        return out
 
     def _buffers(self, p: Tensor) -> list:
         """Two scratch arrays shaped like p (made once, remade only if p's array changed shape/dtype)."""
@@ -167,7 +200,6 @@ class Optimizer:
 
 
 def check_hyper(name: str, **values: float) -> None:
-    """Raise a ValueError naming the optimizer for negative (or otherwise invalid) hyper-parameters."""
-    for key, v in values.items():
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not v >= 0:
-            raise ValueError(f"{name}: invalid {key} {v!r} (must be a number >= 0)")
+    """Every hyper-parameter given must be a number >= 0; the ValueError names the optimizer `name`."""
+    for key, value in values.items():
+        _validate.number(value, key, name, minimum=0)

@@ -16,7 +16,7 @@ class RMSprop(Optimizer):
 
     def __init__(self, params: Iterable[Any], lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
                  weight_decay: float = 0, momentum: float = 0, centered: bool = False) -> None:
-        check_hyper("RMSprop", lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum)
+        check_hyper(type(self).__name__, lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum)
         super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
                                       centered=centered))
 
@@ -29,14 +29,10 @@ class RMSprop(Optimizer):
         return state
 
     def _update(self, p: Tensor, grad: np.ndarray, group: dict, state: dict) -> None:
-        lr, alpha, eps, wd, momentum = (group[k] for k in ("lr", "alpha", "eps", "weight_decay", "momentum"))
+        lr, alpha, eps, momentum = (group[k] for k in ("lr", "alpha", "eps", "momentum"))
         s, t = self._buffers(p)
         state["step"] += 1
-        g = grad
-        if wd:
-            np.multiply(p.data, wd, out=s)
-            np.add(grad, s, out=s)
-            g = s
+        g = self._weight_decay(p, grad, group, out=s)
         sq = state["square_avg"]
         sq *= alpha
         np.multiply(g, 1 - alpha, out=t)

@@ -14,9 +14,10 @@ class SGD(Optimizer):
 
     def __init__(self, params: Iterable[Any], lr: float = 1e-3, momentum: float = 0, dampening: float = 0,
                  weight_decay: float = 0, nesterov: bool = False) -> None:
-        check_hyper("SGD", lr=lr, momentum=momentum, weight_decay=weight_decay)
+        name = type(self).__name__
+        check_hyper(name, lr=lr, momentum=momentum, weight_decay=weight_decay)
         if nesterov and (momentum <= 0 or dampening != 0):
-            raise ValueError("SGD: Nesterov momentum requires momentum > 0 and dampening = 0")
+            raise ValueError(f"{name}: Nesterov momentum requires momentum > 0 and dampening = 0")
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
                                       weight_decay=weight_decay, nesterov=nesterov))
 
@@ -24,17 +25,15 @@ class SGD(Optimizer):
         return {"momentum_buffer": None} if group["momentum"] else {}
 
     def _update(self, p: Tensor, grad: np.ndarray, group: dict, state: dict) -> None:
-        lr, momentum, wd = group["lr"], group["momentum"], group["weight_decay"]
+        lr, momentum = group["lr"], group["momentum"]
         s, t = self._buffers(p)
-        d = grad
-        if wd:
-            np.multiply(p.data, wd, out=s)
-            np.add(grad, s, out=s)
-            d = s
+        d = self._weight_decay(p, grad, group, out=s)
         if momentum:
             buf = state.get("momentum_buffer")
             if buf is None:
-                buf = state["momentum_buffer"] = d.copy()
+                # np.array, not d.copy(): a 0-d gradient may be a NumPy scalar, whose copy is an immutable
+                # scalar again, and `buf *= momentum` below would rebind a local instead of updating the state
+                buf = state["momentum_buffer"] = np.array(d)
             else:
                 buf *= momentum
                 if group["dampening"]:
