@@ -2,7 +2,6 @@
 arguments, parameter shapes, default initialisation and repr."""
 from __future__ import annotations
 
-import math
 from typing import Any, Optional, Union
 
 import numpy as np
@@ -10,7 +9,7 @@ import numpy as np
 from .._validate import integer, pair
 from ..tensor import Tensor
 from . import init
-from .functional import avg_pool2d, conv2d, max_pool2d
+from .functional import avg_pool2d, conv2d, conv_padding, max_pool2d
 from .module import Module, Parameter
 
 
@@ -32,26 +31,14 @@ class Conv2d(Module):
         self.kernel_size = pair(kernel_size, "kernel_size", "Conv2d", 1)
         self.stride = pair(stride, "stride", "Conv2d", 1)
         self.dilation = pair(dilation, "dilation", "Conv2d", 1)
-        if isinstance(padding, str):
-            if padding not in ("valid", "same"):
-                raise ValueError(f"Conv2d: padding must be an int, a pair, 'valid' or 'same', got {padding!r}")
-            if padding == "same" and self.stride != (1, 1):
-                raise ValueError(f"Conv2d: padding='same' is not supported for strided convolutions "
-                                 f"(stride={self.stride})")
-            self.padding: Union[tuple, str] = padding
-        else:
-            self.padding = pair(padding, "padding", "Conv2d", 0)
+        conv_padding(padding, self.kernel_size, self.stride, self.dilation, "Conv2d")   # validates
+        self.padding: Union[tuple, str] = padding if isinstance(padding, str) else pair(padding, "padding", "Conv2d", 0)
         self.weight = Parameter(np.empty((out_channels, in_channels // groups) + self.kernel_size, dtype))
-        if bias:
-            self.bias = Parameter(np.empty(out_channels, dtype))
-        else:
-            self.register_parameter("bias", None)
+        self.register_parameter("bias", Parameter(np.empty(out_channels, dtype)) if bias else None)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            init.default_bias_(self.bias, self.weight)
+        init.default_layer_(self.weight, self.bias)
 
     def forward(self, input: Tensor) -> Tensor:
         p = self._parameters

@@ -118,19 +118,19 @@ def batch_norm(input: Tensor, running_mean: Any, running_var: Any, weight: Optio
 
 
 # ---- convolution and pooling -------------------------------------------------------------------------------
-def _padding(padding: Any, kernel: tuple, stride: tuple, dilation: tuple) -> Pads:
+def conv_padding(padding: Any, kernel: tuple, stride: tuple, dilation: tuple, op: str = "conv2d") -> Pads:
     """PyTorch's padding argument: int, pair, 'valid' or 'same' (stride 1; extra pixel at the end)."""
     if isinstance(padding, str):
         if padding == "valid":
             return (0, 0, 0, 0)
         if padding == "same":
             if stride != (1, 1):
-                raise ValueError(f"conv2d: padding='same' is not supported for strided convolutions "
+                raise ValueError(f"{op}: padding='same' is not supported for strided convolutions "
                                  f"(stride={stride})")
             total = [d * (k - 1) for k, d in zip(kernel, dilation)]
             return (total[0] // 2, total[0] - total[0] // 2, total[1] // 2, total[1] - total[1] // 2)
-        raise ValueError(f"conv2d: padding must be an int, a pair, 'valid' or 'same', got {padding!r}")
-    ph, pw = _validate.pair(padding, "padding", "conv2d", 0)
+        raise ValueError(f"{op}: padding must be an int, a pair, 'valid' or 'same', got {padding!r}")
+    ph, pw = _validate.pair(padding, "padding", op, 0)
     return (ph, ph, pw, pw)
 
 
@@ -153,7 +153,7 @@ def conv2d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None, stride:
     stride_ = _validate.pair(stride, "stride", "conv2d", 1)
     dilation_ = _validate.pair(dilation, "dilation", "conv2d", 1)
     kernel = (ws[2], ws[3])
-    pads = _padding(padding, kernel, stride_, dilation_)
+    pads = conv_padding(padding, kernel, stride_, dilation_)
     c_in = xs[-3]
     if ws[0] % groups:
         raise ValueError(f"conv2d: weight {ws} has {ws[0]} output channels, not divisible by groups={groups}")

@@ -69,6 +69,14 @@ def default_bias_(bias: Tensor, weight: Tensor) -> Tensor:
     return uniform_(bias, -bound, bound)
 
 
+def default_layer_(weight: Tensor, bias: Optional[Tensor]) -> None:
+    """PyTorch's default init of Linear and Conv2d: weight ~ kaiming_uniform(a=√5) = U(±1/√fan_in),
+    bias (if any) ~ U(±1/√fan_in)."""
+    kaiming_uniform_(weight, a=math.sqrt(5))
+    if bias is not None:
+        default_bias_(bias, weight)
+
+
 def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
     """Fill with samples from U(a, b)."""
     return _write(tensor, default_generator().uniform(a, b, tensor.data.shape))

@@ -1,7 +1,6 @@
 """`Linear`, `Identity` and `Flatten`."""
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -22,16 +21,11 @@ class Linear(Module):
         self.in_features = integer(in_features, "in_features", "Linear", 0)
         self.out_features = integer(out_features, "out_features", "Linear", 0)
         self.weight = Parameter(np.empty((out_features, in_features), dtype))
-        if bias:
-            self.bias = Parameter(np.empty(out_features, dtype))
-        else:
-            self.register_parameter("bias", None)
+        self.register_parameter("bias", Parameter(np.empty(out_features, dtype)) if bias else None)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            init.default_bias_(self.bias, self.weight)
+        init.default_layer_(self.weight, self.bias)
 
     def forward(self, input: Tensor) -> Tensor:
         p = self._parameters
