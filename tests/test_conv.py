@@ -125,7 +125,7 @@ def test_float32_stays_float32_and_matches_float64():
     out.backward(np.ones(out.shape, np.float32))
     assert all(t.grad.dtype == np.float32 for t in ts)
     ref = naive_conv2d(x.astype(np.float64), w.astype(np.float64), b.astype(np.float64), padding=(1, 1), groups=2)
-    np.testing.assert_allclose(out.data, ref, rtol=1e-5, atol=1e-5)   # float32: ~1e-7 per term, 18 terms
+    np.testing.assert_allclose(out.numpy(), ref, rtol=1e-5, atol=1e-5)   # float32: ~1e-7 per term, 18 terms
 
 
 def test_unbatched_input_and_padding_strings():
@@ -133,15 +133,15 @@ def test_unbatched_input_and_padding_strings():
     x, w = rng.standard_normal((3, 6, 7)), rng.standard_normal((4, 3, 2, 3))
     out = conv2d(tg.Tensor(x), tg.Tensor(w), padding="valid")
     assert out.shape == (4, 5, 5)
-    np.testing.assert_allclose(out.data, naive_conv2d(x[None], w)[0], rtol=1e-10)
+    np.testing.assert_allclose(out.numpy(), naive_conv2d(x[None], w)[0], rtol=1e-10)
     same = conv2d(tg.Tensor(x[None]), tg.Tensor(w), padding="same", dilation=2)
     assert same.shape == (1, 4, 6, 7)
     # 'same' with an even effective kernel pads one more at the bottom/right, as PyTorch does
     xp = np.pad(x[None], ((0, 0), (0, 0), (1, 1), (2, 2)))
-    np.testing.assert_allclose(same.data, naive_conv2d(xp, w, dilation=(2, 2)), rtol=1e-10)
+    np.testing.assert_allclose(same.numpy(), naive_conv2d(xp, w, dilation=(2, 2)), rtol=1e-10)
     x2 = rng.standard_normal((1, 3, 5, 5))
     same2 = conv2d(tg.Tensor(x2), tg.Tensor(w), padding="same")        # kernel (2, 3): pads (0, 1) rows
-    np.testing.assert_allclose(same2.data, naive_conv2d(np.pad(x2, ((0, 0), (0, 0), (0, 1), (1, 1))), w),
+    np.testing.assert_allclose(same2.numpy(), naive_conv2d(np.pad(x2, ((0, 0), (0, 0), (0, 1), (1, 1))), w),
                                rtol=1e-10)
 
 
@@ -150,7 +150,7 @@ def test_noncontiguous_input_takes_plain_windows_and_is_correct():
     rng = np.random.default_rng(3)
     x = rng.standard_normal((2, 3, 7, 6))
     w = rng.standard_normal((2, 3, 3, 3))
-    assert not tg.Tensor(x).transpose(2, 3).data.flags.c_contiguous
+    assert not tg.Tensor(x).transpose(2, 3).numpy().flags.c_contiguous
     assert_grad_close(lambda x_, w_: conv2d(x_.transpose(2, 3), w_), x, w,
                       reference=lambda x_, w_: naive_conv2d(np.swapaxes(x_, 2, 3), w_), **FWD)
 
@@ -166,7 +166,7 @@ def test_no_columns_are_kept_between_forward_and_backward():
     assert frozen.grad_fn.saved_tensors[0] is None                  # no weight gradient: not even x
     out = conv2d(x, w, padding=1)
     saved = out.grad_fn.saved_tensors
-    assert saved[0] is x.data and saved[1] is w.data
+    assert saved[0] is x.numpy() and saved[1] is w.numpy()
     node = out.grad_fn
     out.sum().backward()
     assert node.saved_tensors is None                               # the engine dropped them
@@ -184,8 +184,8 @@ def test_batch_chunks_give_the_same_result():
             conv_module.CHUNK_BYTES = chunk_bytes
             ts = [tg.Tensor(a, requires_grad=True) for a in (x, w, b)]
             out = conv2d(*ts, padding=1, groups=2)
-            out.backward(np.cos(np.arange(out.data.size)).reshape(out.shape))
-            results.append([out.data] + [t.grad.data for t in ts])
+            out.backward(np.cos(np.arange(out.numpy().size)).reshape(out.shape))
+            results.append([out.numpy()] + [t.grad.numpy() for t in ts])
     finally:
         conv_module.CHUNK_BYTES = old
     for other in results[1:]:
@@ -239,13 +239,13 @@ def test_conv2d_layer_shapes_init_and_forward():
     assert layer.weight.dtype == np.float32 and layer.weight.requires_grad
     bound = 1 / math.sqrt(2 * 3 * 3)                    # kaiming_uniform(a=√5) on fan_in = C_in/groups·KH·KW
     for p in (layer.weight, layer.bias):
-        assert np.all(np.abs(p.data) <= bound) and np.abs(p.data).max() > 0.5 * bound
+        assert np.all(np.abs(p.numpy()) <= bound) and np.abs(p.numpy()).max() > 0.5 * bound
     x = np.random.default_rng(0).standard_normal((2, 4, 7, 7)).astype(np.float32)
     out = layer(tg.Tensor(x))
     assert out.shape == (2, 6, 4, 4)
-    ref = naive_conv2d(x.astype(np.float64), layer.weight.data.astype(np.float64),
-                       layer.bias.data.astype(np.float64), (2, 2), (1, 1), groups=2)
-    np.testing.assert_allclose(out.data, ref, rtol=1e-5, atol=1e-5)
+    ref = naive_conv2d(x.astype(np.float64), layer.weight.numpy().astype(np.float64),
+                       layer.bias.numpy().astype(np.float64), (2, 2), (1, 1), groups=2)
+    np.testing.assert_allclose(out.numpy(), ref, rtol=1e-5, atol=1e-5)
     names = [n for n, _ in layer.named_parameters()]
     assert names == ["weight", "bias"]
 

@@ -34,10 +34,10 @@ def _run_both(ours_fn, torch_fn, arrays, grads, seed=0):
     up = np.random.default_rng(seed).standard_normal(tuple(tout.shape)).astype(arrays[0].dtype)
     out.backward(up)
     tout.backward(torch.tensor(up))
-    pairs = [(out.data, tout)]
+    pairs = [(out.numpy(), tout)]
     for t, tt, g in zip(ts, tts, grads):
         if g:
-            pairs.append((t.grad.data, tt.grad))
+            pairs.append((t.grad.numpy(), tt.grad))
     return pairs
 
 
@@ -152,7 +152,7 @@ def test_conv2d_layer_state_dict_loads_into_torch_and_matches():
     theirs.load_state_dict({k: torch.from_numpy(v) for k, v in ours.state_dict().items()})
     x = np.random.default_rng(4).standard_normal((2, 4, 8, 9)).astype(np.float32)
     pairs = _run_both(lambda t: ours(t), lambda t: theirs(t), [x], [True])
-    pairs += [(ours.weight.grad.data, theirs.weight.grad), (ours.bias.grad.data, theirs.bias.grad)]
+    pairs += [(ours.weight.grad.numpy(), theirs.weight.grad), (ours.bias.grad.numpy(), theirs.bias.grad)]
     for a, b in pairs:
         _close(a, b, np.float32)
 
@@ -178,6 +178,6 @@ def test_seed_cnn_conv_stack_matches_torch():
     pairs = _run_both(ours, theirs, [x], [False])
     assert pairs[0][0].shape == (4, 32, 14, 14)
     for a, b in zip(convs, tconvs):
-        pairs += [(a.weight.grad.data, b.weight.grad), (a.bias.grad.data, b.bias.grad)]
+        pairs += [(a.weight.grad.numpy(), b.weight.grad), (a.bias.grad.numpy(), b.bias.grad)]
     for a, b in pairs:
         _close(a, b, np.float32)

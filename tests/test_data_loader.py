@@ -16,11 +16,11 @@ def test_sequential_batches_cover_the_data_in_order():
     batches = list(DataLoader(ds, batch_size=4))
     assert [b[0].shape for b in batches] == [(4, 3), (4, 3), (2, 3)]
     assert all(isinstance(t, tg.Tensor) for b in batches for t in b)
-    np.testing.assert_array_equal(np.concatenate([b[0].data for b in batches]), x)
-    np.testing.assert_array_equal(np.concatenate([b[1].data for b in batches]), np.arange(10))
+    np.testing.assert_array_equal(np.concatenate([b[0].numpy() for b in batches]), x)
+    np.testing.assert_array_equal(np.concatenate([b[1].numpy() for b in batches]), np.arange(10))
     assert batches[0][1].dtype == np.int64 and batches[0][0].dtype == np.float32
     with pytest.raises(ValueError):                   # views into the dataset are read-only
-        batches[0][0].data[0, 0] = 99.0
+        batches[0][0].numpy()[0, 0] = 99.0
     assert x[0, 0] == 0
 
 
@@ -36,15 +36,15 @@ def test_shuffle_is_a_permutation_reproducible_with_manual_seed_and_new_each_epo
     ds, x = dataset(50)
     loader = DataLoader(ds, batch_size=8, shuffle=True)
     tg.manual_seed(0)
-    epoch1 = np.concatenate([b[1].data for b in loader])
-    epoch2 = np.concatenate([b[1].data for b in loader])
+    epoch1 = np.concatenate([b[1].numpy() for b in loader])
+    epoch2 = np.concatenate([b[1].numpy() for b in loader])
     assert sorted(epoch1) == list(range(50)) and sorted(epoch2) == list(range(50))
     assert not np.array_equal(epoch1, epoch2) and not np.array_equal(epoch1, np.arange(50))
     tg.manual_seed(0)
     again = [b for b in loader]
-    np.testing.assert_array_equal(np.concatenate([b[1].data for b in again]), epoch1)
+    np.testing.assert_array_equal(np.concatenate([b[1].numpy() for b in again]), epoch1)
     for xb, yb in again:                              # features stay paired with their labels
-        np.testing.assert_array_equal(xb.data, x[yb.data])
+        np.testing.assert_array_equal(xb.numpy(), x[yb.numpy()])
 
 
 class Squares(Dataset):
@@ -59,11 +59,11 @@ def test_generic_dataset_is_collated_field_by_field():
     batches = list(DataLoader(Squares(), batch_size=3))
     assert len(batches) == 3
     b = batches[1]
-    np.testing.assert_array_equal(b["x"].data, [[3, 3], [4, 4], [5, 5]])
-    np.testing.assert_array_equal(b["y"].data, [9, 16, 25])
+    np.testing.assert_array_equal(b["x"].numpy(), [[3, 3], [4, 4], [5, 5]])
+    np.testing.assert_array_equal(b["y"].numpy(), [9, 16, 25])
     assert b["y"].dtype == np.int64 and b["w"].dtype == np.float32 and b["x"].dtype == np.float64
     tg.manual_seed(3)
-    ys = np.concatenate([b["y"].data for b in DataLoader(Squares(), batch_size=2, shuffle=True)])
+    ys = np.concatenate([b["y"].numpy() for b in DataLoader(Squares(), batch_size=2, shuffle=True)])
     assert sorted(ys) == [i * i for i in range(7)]
     first = TensorDataset(np.ones((3, 2)), np.zeros(3))[1]
     assert isinstance(first, tuple) and first[0].shape == (2,)

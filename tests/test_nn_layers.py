@@ -31,14 +31,14 @@ def test_linear_module_weight_grad_is_a_fresh_contiguous_array_and_float32_stays
     x = tg.randn(7, 2, 5)
     out = lin(x)
     assert out.shape == (7, 2, 3) and out.dtype == np.float32
-    np.testing.assert_allclose(out.data, x.data @ lin.weight.data.T + lin.bias.data, rtol=1e-6)
+    np.testing.assert_allclose(out.numpy(), x.numpy() @ lin.weight.numpy().T + lin.bias.numpy(), rtol=1e-6)
     raw = out.grad_fn.backward(out.grad_fn, np.ones(out.shape, np.float32))[1]
     assert raw.flags.c_contiguous and raw.base is None      # the op itself returns a fresh weight gradient
     out.sum().backward()
-    g = lin.weight.grad.data
+    g = lin.weight.grad.numpy()
     assert g.flags.c_contiguous and g.base is None and g.dtype == np.float32
-    np.testing.assert_allclose(g, np.ones((14, 3)).T @ x.data.reshape(14, 5), rtol=1e-5)
-    np.testing.assert_allclose(lin.bias.grad.data, np.full(3, 14.0))
+    np.testing.assert_allclose(g, np.ones((14, 3)).T @ x.numpy().reshape(14, 5), rtol=1e-5)
+    np.testing.assert_allclose(lin.bias.grad.numpy(), np.full(3, 14.0))
     no_bias = nn.Linear(5, 3, bias=False)
     assert no_bias.bias is None and [n for n, _ in no_bias.named_parameters()] == ["weight"]
     with pytest.raises(ValueError, match=r"linear: input of shape \(7, 4\) does not match weight of shape \(3, 5\)"):
@@ -49,12 +49,12 @@ def test_linear_default_init_is_pytorchs():
     tg.manual_seed(0)
     lin = nn.Linear(784, 128)
     bound = 1 / math.sqrt(784)                # kaiming_uniform(a=√5): gain √(2/6), bound = gain·√3/√fan_in
-    w, b = lin.weight.data, lin.bias.data
+    w, b = lin.weight.numpy(), lin.bias.numpy()
     assert np.abs(w).max() <= bound and np.abs(b).max() <= bound
     # U(−B, B) has std B/√3; with 100,352 samples the sample std is within 1% (≈ 7 standard errors)
     assert abs(w.std() / (bound / math.sqrt(3)) - 1) < 0.01 and abs(w.mean()) < 0.01 * bound
     tg.manual_seed(0)
-    np.testing.assert_array_equal(nn.Linear(784, 128).weight.data, w)
+    np.testing.assert_array_equal(nn.Linear(784, 128).weight.numpy(), w)
 
 
 # ---- init --------------------------------------------------------------------------------------------------
@@ -84,19 +84,19 @@ def test_calculate_gain():
 def test_init_distributions_on_conv_shaped_weights(fn, kwargs, kind, scale):
     tg.manual_seed(1)
     t = tg.zeros(64, 4, 3, 3)
-    data = t.data
-    assert fn(t, **kwargs) is t and t.data is data and t.dtype == np.float32     # in place
+    data = t.numpy()
+    assert fn(t, **kwargs) is t and t.numpy() is data and t.dtype == np.float32     # in place
     std = scale / math.sqrt(3) if kind == "uniform" else scale
     if kind == "uniform":
-        assert np.abs(t.data).max() <= scale * (1 + 1e-6)
+        assert np.abs(t.numpy()).max() <= scale * (1 + 1e-6)
     # 2,304 samples: the sample std is within 10% of the true one (≈ 7 standard errors)
-    assert abs(t.data.std() / std - 1) < 0.1 and abs(t.data.mean()) < 0.1 * std
+    assert abs(t.numpy().std() / std - 1) < 0.1 and abs(t.numpy().mean()) < 0.1 * std
 
 
 def test_constant_inits_and_errors():
     t = tg.zeros(2, 3)
-    assert init.ones_(t).data.sum() == 6 and init.zeros_(t).data.sum() == 0
-    np.testing.assert_array_equal(init.constant_(t, 0.5).data, np.full((2, 3), 0.5, np.float32))
+    assert init.ones_(t).numpy().sum() == 6 and init.zeros_(t).numpy().sum() == 0
+    np.testing.assert_array_equal(init.constant_(t, 0.5).numpy(), np.full((2, 3), 0.5, np.float32))
     with pytest.raises(ValueError, match="at least 2 dimensions"):
         init.kaiming_uniform_(tg.zeros(3))
     with pytest.raises(ValueError, match="mode must be 'fan_in' or 'fan_out'"):
@@ -110,17 +110,17 @@ def test_dropout_scaling_and_gradient_closed_form():
     x = tg.Tensor(np.random.default_rng(0).uniform(1, 2, 100_000).astype(np.float32), requires_grad=True)
     drop = nn.Dropout(p)
     out = drop(x)
-    kept = out.data != 0
-    np.testing.assert_allclose(out.data[kept], x.data[kept] / (1 - p), rtol=1e-6)
+    kept = out.numpy() != 0
+    np.testing.assert_allclose(out.numpy()[kept], x.numpy()[kept] / (1 - p), rtol=1e-6)
     # the dropped fraction is Binomial(n, p)/n: std √(p(1−p)/n) ≈ 0.0015, so 0.01 is ≈ 7 standard errors
     assert abs((~kept).mean() - p) < 0.01
     out.backward(np.ones(x.shape, np.float32))
-    np.testing.assert_allclose(x.grad.data, kept / (1 - p), rtol=1e-6)
+    np.testing.assert_allclose(x.grad.numpy(), kept / (1 - p), rtol=1e-6)
     assert out.dtype == np.float32
     tg.manual_seed(0)
-    np.testing.assert_array_equal(nn.Dropout(p)(x).data, out.data)          # reproducible
+    np.testing.assert_array_equal(nn.Dropout(p)(x).numpy(), out.numpy())          # reproducible
     assert drop.eval()(x) is x and nn.Dropout(0.0)(x) is x
-    np.testing.assert_array_equal(nn.Dropout(1.0)(x).data, 0)
+    np.testing.assert_array_equal(nn.Dropout(1.0)(x).numpy(), 0)
     with pytest.raises(ValueError, match="Dropout: probability p must be a number between 0 and 1, got 1.5"):
         nn.Dropout(1.5)
 
@@ -136,8 +136,8 @@ def bn_ref(x, mean, var, w, b, eps=1e-5):
 def test_batchnorm_train_and_eval_statistics(cls, shape):
     rng = np.random.default_rng(0)
     bn = cls(3).double()
-    bn.weight.data[:] = [1.0, 2.0, -0.5]
-    bn.bias.data[:] = [0.0, 0.3, 1.0]
+    bn.weight.numpy()[:] = [1.0, 2.0, -0.5]
+    bn.bias.numpy()[:] = [0.0, 0.3, 1.0]
     axes = (0,) + tuple(range(2, len(shape)))
     n = int(np.prod([shape[a] for a in axes]))
     rm, rv = np.zeros(3), np.ones(3)
@@ -145,16 +145,16 @@ def test_batchnorm_train_and_eval_statistics(cls, shape):
         x = rng.standard_normal(shape) * 2 + step
         out = bn(tg.Tensor(x))
         mean, var = x.mean(axis=axes), x.var(axis=axes)              # batch statistics, biased variance
-        np.testing.assert_allclose(out.data, bn_ref(x, mean, var, bn.weight.data, bn.bias.data), rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(out.numpy(), bn_ref(x, mean, var, bn.weight.numpy(), bn.bias.numpy()), rtol=1e-12, atol=1e-12)
         rm, rv = 0.9 * rm + 0.1 * mean, 0.9 * rv + 0.1 * var * n / (n - 1)    # running var is unbiased
-        np.testing.assert_allclose(bn.running_mean.data, rm, rtol=1e-12)
-        np.testing.assert_allclose(bn.running_var.data, rv, rtol=1e-12)
-    assert bn.num_batches_tracked.data == 3 and bn.num_batches_tracked.dtype == np.int64
+        np.testing.assert_allclose(bn.running_mean.numpy(), rm, rtol=1e-12)
+        np.testing.assert_allclose(bn.running_var.numpy(), rv, rtol=1e-12)
+    assert bn.num_batches_tracked.numpy() == 3 and bn.num_batches_tracked.dtype == np.int64
     bn.eval()
     x = rng.standard_normal(shape)
-    np.testing.assert_allclose(bn(tg.Tensor(x)).data, bn_ref(x, rm, rv, bn.weight.data, bn.bias.data), rtol=1e-12)
-    np.testing.assert_allclose(bn.running_mean.data, rm, rtol=1e-12)          # eval leaves the stats alone
-    assert bn.num_batches_tracked.data == 3
+    np.testing.assert_allclose(bn(tg.Tensor(x)).numpy(), bn_ref(x, rm, rv, bn.weight.numpy(), bn.bias.numpy()), rtol=1e-12)
+    np.testing.assert_allclose(bn.running_mean.numpy(), rm, rtol=1e-12)          # eval leaves the stats alone
+    assert bn.num_batches_tracked.numpy() == 3
 
 
 def test_batchnorm_cumulative_average_and_untracked_and_non_affine():
@@ -163,13 +163,13 @@ def test_batchnorm_cumulative_average_and_untracked_and_non_affine():
     xs = [rng.standard_normal((5, 2)) + i for i in range(4)]
     for x in xs:
         bn(tg.Tensor(x))
-    np.testing.assert_allclose(bn.running_mean.data, np.mean([x.mean(0) for x in xs], axis=0), rtol=1e-12)
+    np.testing.assert_allclose(bn.running_mean.numpy(), np.mean([x.mean(0) for x in xs], axis=0), rtol=1e-12)
     free = nn.BatchNorm1d(2, affine=False, track_running_stats=False).double()
     assert list(free.state_dict()) == [] and free.running_mean is None
     x = xs[0]
     ref = (x - x.mean(0)) / np.sqrt(x.var(0) + 1e-5)
-    np.testing.assert_allclose(free(tg.Tensor(x)).data, ref, rtol=1e-12)
-    np.testing.assert_allclose(free.eval()(tg.Tensor(x)).data, ref, rtol=1e-12)   # no running stats: batch stats
+    np.testing.assert_allclose(free(tg.Tensor(x)).numpy(), ref, rtol=1e-12)
+    np.testing.assert_allclose(free.eval()(tg.Tensor(x)).numpy(), ref, rtol=1e-12)   # no running stats: batch stats
 
 
 @given(st.data())
@@ -189,19 +189,19 @@ def test_batchnorm_matches_torch():
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(2)
     ours, theirs = nn.BatchNorm2d(3).double(), torch.nn.BatchNorm2d(3).double()
-    ours.weight.data[:] = theirs.weight.detach().numpy()[:] = rng.standard_normal(3)
+    ours.weight.numpy()[:] = theirs.weight.detach().numpy()[:] = rng.standard_normal(3)
     for _ in range(2):
         x = rng.standard_normal((4, 3, 2, 2))
         xt = torch.tensor(x, requires_grad=True)
         xo = tg.Tensor(x, requires_grad=True)
         (ours(xo) ** 2).sum().backward()
         (theirs(xt) ** 2).sum().backward()
-        np.testing.assert_allclose(xo.grad.data, xt.grad.numpy(), rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(ours.weight.grad.data, theirs.weight.grad.numpy(), rtol=1e-10)
+        np.testing.assert_allclose(xo.grad.numpy(), xt.grad.numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(ours.weight.grad.numpy(), theirs.weight.grad.numpy(), rtol=1e-10)
     for k, v in theirs.state_dict().items():
         np.testing.assert_allclose(ours.state_dict()[k], v.numpy(), rtol=1e-12, err_msg=k)
     x = rng.standard_normal((2, 3, 2, 2))
-    np.testing.assert_allclose(ours.eval()(tg.Tensor(x)).data, theirs.eval()(torch.tensor(x)).detach().numpy(),
+    np.testing.assert_allclose(ours.eval()(tg.Tensor(x)).numpy(), theirs.eval()(torch.tensor(x)).detach().numpy(),
                                rtol=1e-12)
 
 
@@ -213,19 +213,19 @@ def test_batchnorm_errors_name_the_layer():
     bn = nn.BatchNorm1d(3)
     with pytest.raises(ValueError, match="BatchNorm1d: batch_norm: expected more than 1 value per channel"):
         bn(tg.randn(1, 3))
-    assert bn.num_batches_tracked.data == 0 and np.all(bn.running_mean.data == 0)
+    assert bn.num_batches_tracked.numpy() == 0 and np.all(bn.running_mean.numpy() == 0)
 
 
 # ---- activations, Flatten, Identity ----------------------------------------------------------------------
 def test_activation_modules_match_tensor_ops():
     x = tg.randn(3, 4)
-    for module, expected in ((nn.ReLU(), np.maximum(x.data, 0)), (nn.Tanh(), np.tanh(x.data)),
-                             (nn.Sigmoid(), 1 / (1 + np.exp(-x.data))),
-                             (nn.LeakyReLU(0.2), np.where(x.data > 0, x.data, 0.2 * x.data)),
-                             (nn.Softmax(dim=0), np.exp(x.data) / np.exp(x.data).sum(0)),
-                             (nn.LogSoftmax(dim=1), x.data - np.log(np.exp(x.data).sum(1, keepdims=True))),
-                             (nn.Identity(54, unused=1), x.data)):
-        np.testing.assert_allclose(module(x).data, expected, rtol=1e-5, atol=1e-6, err_msg=repr(module))
+    for module, expected in ((nn.ReLU(), np.maximum(x.numpy(), 0)), (nn.Tanh(), np.tanh(x.numpy())),
+                             (nn.Sigmoid(), 1 / (1 + np.exp(-x.numpy()))),
+                             (nn.LeakyReLU(0.2), np.where(x.numpy() > 0, x.numpy(), 0.2 * x.numpy())),
+                             (nn.Softmax(dim=0), np.exp(x.numpy()) / np.exp(x.numpy()).sum(0)),
+                             (nn.LogSoftmax(dim=1), x.numpy() - np.log(np.exp(x.numpy()).sum(1, keepdims=True))),
+                             (nn.Identity(54, unused=1), x.numpy())):
+        np.testing.assert_allclose(module(x).numpy(), expected, rtol=1e-5, atol=1e-6, err_msg=repr(module))
     assert nn.Flatten()(tg.randn(2, 3, 4, 5)).shape == (2, 60)
     assert nn.Flatten(0, 1)(tg.randn(2, 3, 4)).shape == (6, 4)
     with pytest.raises(IndexError, match="Flatten: dim 3 is out of range"):

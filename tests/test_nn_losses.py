@@ -65,7 +65,7 @@ def test_cross_entropy_spatial_and_unbatched_shapes():
     flat_x, flat_t = np.moveaxis(x, 1, -1).reshape(-1, 3), t.reshape(-1)
     out = F.cross_entropy(tg.Tensor(x), t, reduction="none")
     assert out.shape == (2, 4, 5)
-    np.testing.assert_allclose(out.data, ce_ref(flat_x, flat_t, reduction="none").reshape(2, 4, 5), rtol=1e-12)
+    np.testing.assert_allclose(out.numpy(), ce_ref(flat_x, flat_t, reduction="none").reshape(2, 4, 5), rtol=1e-12)
     assert_grad_close(lambda a: F.cross_entropy(a, t), x)
     v = rng.standard_normal(4)
     np.testing.assert_allclose(F.cross_entropy(tg.Tensor(v), np.array(2)).item(), ce_ref(v[None], [2]), rtol=1e-12)
@@ -104,7 +104,7 @@ def test_softmax_cross_entropy_backward_matches_seed_formulas():
     Z2 = fc2(Z1.relu())
     Z2.retain_grad()
     F.cross_entropy(Z2, labels).backward()
-    W1, b1, W2, b2 = fc1.weight.data.T, fc1.bias.data, fc2.weight.data.T, fc2.bias.data   # seed 003's layout
+    W1, b1, W2, b2 = fc1.weight.numpy().T, fc1.bias.numpy(), fc2.weight.numpy().T, fc2.bias.numpy()   # seed 003's layout
     Z1_h = X @ W1 + b1
     A1 = np.maximum(Z1_h, 0)
     Z2_h = A1 @ W2 + b2
@@ -115,9 +115,9 @@ def test_softmax_cross_entropy_backward_matches_seed_formulas():
     dW2, db2 = A1.T @ dZ2 / m, dZ2.sum(0) / m
     dZ1 = dZ2 @ W2.T * (Z1_h > 0)
     dW1, db1 = X.T @ dZ1 / m, dZ1.sum(0) / m
-    np.testing.assert_allclose(Z2.grad.data, dZ2 / m, rtol=1e-10, atol=1e-14)
-    for got, want in ((fc2.weight.grad.data, dW2.T), (fc2.bias.grad.data, db2),
-                      (fc1.weight.grad.data, dW1.T), (fc1.bias.grad.data, db1)):
+    np.testing.assert_allclose(Z2.grad.numpy(), dZ2 / m, rtol=1e-10, atol=1e-14)
+    for got, want in ((fc2.weight.grad.numpy(), dW2.T), (fc2.bias.grad.numpy(), db2),
+                      (fc1.weight.grad.numpy(), dW1.T), (fc1.bias.grad.numpy(), db1)):
         np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-14)
 
 
@@ -129,12 +129,12 @@ def test_sigmoid_bce_gradient_is_a_minus_y():
     z = layer(tg.Tensor(x))
     z.retain_grad()
     F.binary_cross_entropy_with_logits(z, y, reduction="sum").backward()
-    a = 1 / (1 + np.exp(-z.data))
-    np.testing.assert_allclose(z.grad.data, a - y, rtol=1e-12, atol=1e-15)
-    np.testing.assert_allclose(layer.weight.grad.data, (a - y).T @ x, rtol=1e-10)
-    z2 = tg.Tensor(z.data.copy(), requires_grad=True)           # the unfused route: sigmoid, then BCE
+    a = 1 / (1 + np.exp(-z.numpy()))
+    np.testing.assert_allclose(z.grad.numpy(), a - y, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(layer.weight.grad.numpy(), (a - y).T @ x, rtol=1e-10)
+    z2 = tg.Tensor(z.numpy().copy(), requires_grad=True)           # the unfused route: sigmoid, then BCE
     F.binary_cross_entropy(z2.sigmoid(), y, reduction="sum").backward()
-    np.testing.assert_allclose(z2.grad.data, a - y, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(z2.grad.numpy(), a - y, rtol=1e-9, atol=1e-12)
 
 
 # ---- stability --------------------------------------------------------------------------------------------
@@ -145,25 +145,25 @@ def test_losses_finite_and_silent_at_extreme_logits(dtype):
     with np.errstate(over="raise", divide="raise", invalid="raise", under="ignore"):
         x = tg.Tensor(np.array([[1e4, -1e4, 0.0], [-1e4, 1e4, 5.0]], dtype), requires_grad=True)
         loss = F.cross_entropy(x, np.array([0, 0]), reduction="none")
-        np.testing.assert_allclose(loss.data, [0.0, 2e4], rtol=1e-6)
+        np.testing.assert_allclose(loss.numpy(), [0.0, 2e4], rtol=1e-6)
         loss.sum().backward()
-        assert np.all(np.isfinite(x.grad.data))
-        np.testing.assert_allclose(x.grad.data, [[0, 0, 0], [-1, 1, 0]], atol=1e-6)
+        assert np.all(np.isfinite(x.grad.numpy()))
+        np.testing.assert_allclose(x.grad.numpy(), [[0, 0, 0], [-1, 1, 0]], atol=1e-6)
 
         z = tg.Tensor(np.array([1e4, -1e4, 1e4, -1e4], dtype), requires_grad=True)
         y = np.array([0.0, 1.0, 1.0, 0.0], dtype)
         loss = F.binary_cross_entropy_with_logits(z, y, reduction="none")
-        np.testing.assert_allclose(loss.data, [1e4, 1e4, 0, 0], rtol=1e-6)
+        np.testing.assert_allclose(loss.numpy(), [1e4, 1e4, 0, 0], rtol=1e-6)
         loss.sum().backward()
-        np.testing.assert_allclose(z.grad.data, [1, -1, 0, 0], atol=1e-6)
+        np.testing.assert_allclose(z.grad.numpy(), [1, -1, 0, 0], atol=1e-6)
 
         p = tg.Tensor(np.array([0.0, 1.0, 1.0, 0.0], dtype), requires_grad=True)
         loss = F.binary_cross_entropy(p, np.array([0.0, 1.0, 0.0, 1.0], dtype), reduction="none")
-        np.testing.assert_allclose(loss.data, [0, 0, 100, 100])        # log clamped at −100, as in PyTorch
+        np.testing.assert_allclose(loss.numpy(), [0, 0, 100, 100])        # log clamped at −100, as in PyTorch
         loss.sum().backward()
-        assert np.all(np.isfinite(p.grad.data))
+        assert np.all(np.isfinite(p.grad.numpy()))
     tiny = F.binary_cross_entropy(tg.Tensor(np.array([1e-50, 1e-60])), np.array([1.0, 1.0]), reduction="none")
-    np.testing.assert_allclose(tiny.data, [100, 100])              # log(1e-50) = −115 is clamped too
+    np.testing.assert_allclose(tiny.numpy(), [100, 100])              # log(1e-50) = −115 is clamped too
 
 
 # ---- PyTorch's own numbers ---------------------------------------------------------------------------------
@@ -181,10 +181,10 @@ def test_losses_match_torch():
             tkw = {k: (torch.tensor(v) if k == "weight" else v) for k, v in kw.items()}
             a = F.cross_entropy(ours, t, reduction=reduction, **kw)
             b = tF.cross_entropy(theirs, torch.tensor(t), reduction=reduction, **tkw)
-            np.testing.assert_allclose(a.data, b.detach().numpy(), rtol=1e-12, atol=1e-12)
+            np.testing.assert_allclose(a.numpy(), b.detach().numpy(), rtol=1e-12, atol=1e-12)
             a.sum().backward()
             b.sum().backward()
-            np.testing.assert_allclose(ours.grad.data, theirs.grad.numpy(), rtol=1e-10, atol=1e-14)
+            np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-10, atol=1e-14)
     y = rng.uniform(0, 1, (6, 4))
     pw = rng.uniform(0.5, 3, 4)
     pairs = [(lambda a: F.binary_cross_entropy_with_logits(a, y, pos_weight=pw),
@@ -197,7 +197,7 @@ def test_losses_match_torch():
         a.backward()
         b.backward()
         np.testing.assert_allclose(a.item(), b.item(), rtol=1e-12)
-        np.testing.assert_allclose(ours.grad.data, theirs.grad.numpy(), rtol=1e-10, atol=1e-14)
+        np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-10, atol=1e-14)
 
 
 # ---- modules, one_hot, dtypes, errors -----------------------------------------------------------------------
@@ -212,7 +212,7 @@ def test_loss_modules_call_the_functions_and_keep_float32():
         inp = x.log_softmax(1) if isinstance(module, nn.NLLLoss) else x
         out = module(inp, target)
         assert out.dtype == np.float32
-        np.testing.assert_allclose(out.data, fn().data, rtol=1e-6)
+        np.testing.assert_allclose(out.numpy(), fn().numpy(), rtol=1e-6)
     y = (rng.uniform(size=(5, 3)) > 0.5)
     np.testing.assert_allclose(nn.BCEWithLogitsLoss()(x, y).item(), F.binary_cross_entropy_with_logits(x, y).item())
     np.testing.assert_allclose(nn.BCELoss()(x.sigmoid(), y).item(), F.binary_cross_entropy(x.sigmoid(), y).item())
@@ -222,7 +222,7 @@ def test_loss_modules_call_the_functions_and_keep_float32():
 def test_one_hot():
     out = F.one_hot(tg.Tensor(np.array([[0, 2], [1, 1]])), num_classes=3)
     assert out.dtype == np.int64
-    np.testing.assert_array_equal(out.data, np.eye(3, dtype=np.int64)[[[0, 2], [1, 1]]])
+    np.testing.assert_array_equal(out.numpy(), np.eye(3, dtype=np.int64)[[[0, 2], [1, 1]]])
     assert F.one_hot(np.array([3, 0])).shape == (2, 4)
     with pytest.raises(ValueError, match=r"one_hot: class index 3 is outside \[0, 3\)"):
         F.one_hot(np.array([3]), 3)
@@ -244,7 +244,7 @@ def test_one_hot():
     (lambda x: F.binary_cross_entropy_with_logits(x, np.zeros((3, 1))), ValueError,
      r"binary_cross_entropy_with_logits: target of shape \(3, 1\) differs from input of shape \(3, 4\)"),
     (lambda x: F.mse_loss(x, np.zeros(4)), ValueError, r"mse_loss: target of shape \(4,\) differs"),
-    (lambda x: F.mse_loss(x.data.astype(np.int64), np.zeros((3, 4))), TypeError, "mse_loss: input must be floating"),
+    (lambda x: F.mse_loss(x.numpy().astype(np.int64), np.zeros((3, 4))), TypeError, "mse_loss: input must be floating"),
 ])
 def test_loss_errors_name_the_loss(call, error, message):
     x = tg.Tensor(np.linspace(-2, 2, 12).reshape(3, 4))

@@ -139,7 +139,7 @@ def test_sequential_indexing_slicing_iteration():
     assert isinstance(head, nn.Sequential) and list(head) == layers[:2]
     assert list(head.state_dict()) == ["0.weight", "0.bias"]
     x = tg.randn(4, 2)
-    np.testing.assert_allclose(seq(x).data, layers[2](layers[1](layers[0](x))).data)
+    np.testing.assert_allclose(seq(x).numpy(), layers[2](layers[1](layers[0](x))).numpy())
     with pytest.raises(IndexError, match="Sequential index 3 is out of range for 3 modules"):
         seq[3]
     named = nn.Sequential(OrderedDict([("fc", nn.Linear(2, 2)), ("act", nn.Tanh())]))
@@ -155,20 +155,20 @@ def test_state_dict_is_a_snapshot_of_copies():
     sd = lin.state_dict()
     assert all(isinstance(v, np.ndarray) for v in sd.values())
     before = sd["weight"].copy()
-    lin.weight.data += 1
+    lin.weight.numpy()[...] += 1
     np.testing.assert_array_equal(sd["weight"], before)
 
 
 def test_load_state_dict_accepts_arrays_and_tensors_and_copies_in_place():
     src, dst = Net(), Net()
-    params = [p.data for p in dst.parameters()]
+    params = [p.numpy() for p in dst.parameters()]
     sd = src.state_dict()
     sd["fc1.weight"] = tg.Tensor(sd["fc1.weight"])
     result = dst.load_state_dict(sd)
     assert result.missing_keys == [] and result.unexpected_keys == []
     for (k, a), b in zip(src.state_dict().items(), dst.state_dict().values()):
         np.testing.assert_array_equal(a, b, err_msg=k)
-    assert all(a is p.data for a, p in zip(params, dst.parameters()))     # same arrays: optimizers stay valid
+    assert all(a is p.numpy() for a, p in zip(params, dst.parameters()))     # same arrays: optimizers stay valid
 
 
 def test_load_state_dict_reports_every_problem_and_changes_nothing():
@@ -194,6 +194,6 @@ def test_load_state_dict_non_strict_still_checks_shapes():
     sd = {"0.weight": np.ones((2, 2), np.float32), "1.weight": np.ones(3, np.float32)}
     res = net.load_state_dict(sd, strict=False)
     assert res.missing_keys == ["0.bias"] and res.unexpected_keys == ["1.weight"]
-    np.testing.assert_array_equal(net[0].weight.data, np.ones((2, 2)))
+    np.testing.assert_array_equal(net[0].weight.numpy(), np.ones((2, 2)))
     with pytest.raises(RuntimeError, match=r"wrong shapes \{'0.bias': expected \(2,\), got \(3,\)\}"):
         net.load_state_dict({"0.bias": np.ones(3, np.float32)}, strict=False)

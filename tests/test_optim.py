@@ -84,7 +84,7 @@ def run(cls, kwargs, p0, grads, scalar_grads=False):
     (e.g. the gradient of p * p); a Tensor built from a scalar would hold a 0-d array instead."""
     p = nn.Parameter(p0.copy())
     opt = cls([p], **kwargs)
-    data = p.data
+    data = p.numpy()
     out = []
     for g in grads:
         g = g.astype(p0.dtype)
@@ -93,8 +93,8 @@ def run(cls, kwargs, p0, grads, scalar_grads=False):
         if scalar_grads:
             p.grad.data = g[()]
         opt.step()
-        out.append(p.data.copy())
-    assert p.data is data                               # updated in place
+        out.append(p.numpy().copy())
+    assert p.numpy() is data                               # updated in place
     return out, opt
 
 
@@ -187,11 +187,11 @@ def test_zero_grad_skips_missing_grads_and_param_groups():
     assert [g["lr"] for g in opt.param_groups] == [0.1, 1.0] and opt.param_groups[0]["momentum"] == 0
     a.grad, b.grad = tg.Tensor(np.ones(2)), None
     opt.step()
-    np.testing.assert_allclose(a.data, 0.9)
-    np.testing.assert_allclose(b.data, 1.0)                     # no grad: untouched
+    np.testing.assert_allclose(a.numpy(), 0.9)
+    np.testing.assert_allclose(b.numpy(), 1.0)                     # no grad: untouched
     opt.param_groups[0]["lr"] = 0.5
     opt.step()
-    np.testing.assert_allclose(a.data, 0.4)
+    np.testing.assert_allclose(a.numpy(), 0.4)
     opt.zero_grad()
     assert a.grad is None
     assert opt.step(closure=lambda: 42.0) == 42.0
@@ -208,15 +208,15 @@ def test_zero_grad_through_module_and_optimizer(entry):
     model(tg.Tensor(np.ones((4, 3)))).sum().backward()
     model[1].bias.grad = None                                   # a parameter without a gradient stays so
     old = weight.grad
-    old_values = old.data.copy()
+    old_values = old.numpy().copy()
     entry(model)(set_to_none=False)
     assert model[1].bias.grad is None
     for p in (weight, bias):
         assert p.grad.shape == p.shape and p.grad.dtype == p.dtype and not p.grad.requires_grad
-        np.testing.assert_array_equal(p.grad.data, np.zeros(p.shape))
-    assert weight.grad is not old and not np.shares_memory(weight.grad.data, old.data)
-    np.testing.assert_array_equal(old.data, old_values)        # fresh zeros: the old gradient is not written
-    assert not np.shares_memory(weight.grad.data, bias.grad.data)
+        np.testing.assert_array_equal(p.grad.numpy(), np.zeros(p.shape))
+    assert weight.grad is not old and not np.shares_memory(weight.grad.numpy(), old.numpy())
+    np.testing.assert_array_equal(old.numpy(), old_values)        # fresh zeros: the old gradient is not written
+    assert not np.shares_memory(weight.grad.numpy(), bias.grad.numpy())
     entry(model)()
     assert all(p.grad is None for p in model.parameters())
 
@@ -366,11 +366,11 @@ def test_step_refuses_a_parameter_it_cannot_update_in_place_before_changing_anyt
     p = nn.Parameter(np.ones(3))
     source = READ_ONLY[kind]()
     q = tg.Tensor(source, requires_grad=True)
-    assert np.shares_memory(q.data, source)             # the Tensor kept the array it was given
+    assert np.shares_memory(q.numpy(), source)             # the Tensor kept the array it was given
     opt = cls([p, q], **kwargs)
     p.grad = tg.Tensor(np.full(3, 0.5))
     opt.step()                                          # q has no gradient yet: fine, it is not written
-    before, p_before, q_before = opt.state_dict(), p.data.copy(), q.data.copy()
+    before, p_before, q_before = opt.state_dict(), p.numpy().copy(), q.numpy().copy()
     p.grad, q.grad = tg.Tensor(np.full(3, 2.0)), tg.Tensor(np.ones((2, 3)))
     problem = "repeats its elements in memory" if kind.startswith("zero-stride") else "is read-only"
     with pytest.raises(ValueError, match=rf"^{cls.__name__}\.step: cannot update the parameter of shape \(2, 3\) "
@@ -380,5 +380,5 @@ def test_step_refuses_a_parameter_it_cannot_update_in_place_before_changing_anyt
     assert after["param_groups"] == before["param_groups"] and after["state"].keys() == before["state"].keys() == {0}
     for key, value in before["state"][0].items():
         np.testing.assert_array_equal(after["state"][0][key], value, err_msg=key)
-    np.testing.assert_array_equal(p.data, p_before)
-    np.testing.assert_array_equal(q.data, q_before)
+    np.testing.assert_array_equal(p.numpy(), p_before)
+    np.testing.assert_array_equal(q.numpy(), q_before)

@@ -116,25 +116,25 @@ def test_max_pool_ties_route_each_window_to_its_first_maximum(geo, data):
     g = np.random.default_rng(0).standard_normal(out.shape)
     out.backward(g)
     ref_out, ref_dx = naive_max_pool2d(x, *_args(geo), grad=g, **kw)
-    np.testing.assert_array_equal(out.data, ref_out)
-    np.testing.assert_allclose(t.grad.data, ref_dx, rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(out.numpy(), ref_out)
+    np.testing.assert_allclose(t.grad.numpy(), ref_dx, rtol=1e-12, atol=1e-12)
     real = np.isfinite(ref_out)         # a window wholly in the padding (dilation) passes nothing on
-    np.testing.assert_allclose(t.grad.data.sum(), g[real].sum(), rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(t.grad.numpy().sum(), g[real].sum(), rtol=1e-9, atol=1e-9)
 
 
 def test_max_pool_constant_input_sends_each_window_to_its_top_left():
     t = tg.Tensor(np.zeros((1, 1, 4, 4)), requires_grad=True)
     max_pool2d(t, 2).backward(np.array([[[[1.0, 2.0], [3.0, 4.0]]]]))
-    np.testing.assert_array_equal(t.grad.data[0, 0], [[1, 0, 2, 0], [0, 0, 0, 0], [3, 0, 4, 0], [0, 0, 0, 0]])
+    np.testing.assert_array_equal(t.grad.numpy()[0, 0], [[1, 0, 2, 0], [0, 0, 0, 0], [3, 0, 4, 0], [0, 0, 0, 0]])
 
 
 def test_window_wholly_in_padding_gives_minus_inf_and_no_gradient():
     """Dilation can make a window miss the input (PyTorch allows it and returns -inf as well)."""
     t = tg.Tensor(np.array([[[[3.0]]]]), requires_grad=True)
     out = max_pool2d(t, (1, 2), 1, (0, 1), (1, 2))                  # window columns -1 and 1 of a 1-wide input
-    assert out.shape == (1, 1, 1, 1) and out.data[0, 0, 0, 0] == -np.inf
+    assert out.shape == (1, 1, 1, 1) and out.numpy()[0, 0, 0, 0] == -np.inf
     out.backward(np.ones(out.shape))
-    assert t.grad.data[0, 0, 0, 0] == 0.0
+    assert t.grad.numpy()[0, 0, 0, 0] == 0.0
 
 
 @given(st.integers(1, 3), st.integers(1, 3), st.integers(1, 9), st.integers(1, 9), st.data())
@@ -152,7 +152,7 @@ def test_tiling_fast_path_equals_general_path(kh, kw, h, w, data):
             t = tg.Tensor(x, requires_grad=True)
             out = fn.apply(t, geometry=geo._replace(tiles=tiles), **kwargs)
             out.backward(g)
-            results.append((out.data, t.grad.data))
+            results.append((out.numpy(), t.grad.numpy()))
         np.testing.assert_array_equal(results[0][0], results[1][0])
         np.testing.assert_array_equal(results[0][1], results[1][1])
 
@@ -166,7 +166,7 @@ def test_float32_stays_float32_and_unbatched_input():
         out.backward(np.ones(out.shape, np.float32))
         assert t.grad.dtype == np.float32
         batched = fn(tg.Tensor(x[None]), 2, 1, 1, **kw)
-        np.testing.assert_array_equal(out.data, batched.data[0])
+        np.testing.assert_array_equal(out.numpy(), batched.numpy()[0])
 
 
 def test_no_index_is_recorded_without_grad():
@@ -208,8 +208,8 @@ def test_pool_layers_forward_and_repr():
     x = np.random.default_rng(2).standard_normal((2, 3, 7, 7))
     mp = nn_conv.MaxPool2d(3, stride=2, padding=1, ceil_mode=True)
     ap = nn_conv.AvgPool2d(2, count_include_pad=False, padding=1)
-    np.testing.assert_array_equal(mp(tg.Tensor(x)).data, naive_max_pool2d(x, (3, 3), (2, 2), (1, 1), ceil_mode=True))
-    np.testing.assert_allclose(ap(tg.Tensor(x)).data,
+    np.testing.assert_array_equal(mp(tg.Tensor(x)).numpy(), naive_max_pool2d(x, (3, 3), (2, 2), (1, 1), ceil_mode=True))
+    np.testing.assert_allclose(ap(tg.Tensor(x)).numpy(),
                                naive_avg_pool2d(x, (2, 2), (2, 2), (1, 1), count_include_pad=False), rtol=1e-12)
     assert repr(nn_conv.MaxPool2d(2)) == "MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)"
     assert repr(nn_conv.AvgPool2d((2, 3), 1)) == "AvgPool2d(kernel_size=(2, 3), stride=1, padding=0)"

@@ -27,7 +27,7 @@ def test_round_trip_keeps_structure_types_and_values(tmp_path):
     got = tg.load(path)
     assert set(got) == set(checkpoint())
     for k, v in checkpoint()["model"].items():
-        v = v.data if isinstance(v, tg.Tensor) else v
+        v = v.numpy() if isinstance(v, tg.Tensor) else v
         assert isinstance(got["model"][k], np.ndarray) and got["model"][k].dtype == v.dtype, k
         np.testing.assert_array_equal(got["model"][k], v)
     assert got["model"]["bn.num_batches_tracked"].shape == ()
@@ -130,7 +130,7 @@ def test_model_file_round_trip_and_wrong_files_leave_the_model_unchanged(tmp_pat
     dst = model()
     dst.load_state_dict(loaded)
     x = tg.randn(4, 5)
-    np.testing.assert_array_equal(dst.eval()(x).data, src.eval()(x).data)
+    np.testing.assert_array_equal(dst.eval()(x).numpy(), src.eval()(x).numpy())
 
     before = dst.state_dict()
     wrong = dict(loaded)
@@ -159,11 +159,11 @@ def test_saved_state_dict_loads_into_torch_with_the_same_outputs(tmp_path):
     theirs.load_state_dict({k: torch.from_numpy(v) for k, v in tg.load(tmp_path / "for_torch.npz").items()})
     assert int(theirs[1].num_batches_tracked) == 3
     x = np.random.default_rng(0).standard_normal((7, 5)).astype(np.float32)
-    expected = ours.eval()(tg.Tensor(x)).data
+    expected = ours.eval()(tg.Tensor(x)).numpy()
     np.testing.assert_allclose(theirs.eval()(torch.from_numpy(x)).detach().numpy(), expected, rtol=1e-5, atol=1e-6)
     back = model()                                    # and back again: torch's state dict loads here
     back.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
-    np.testing.assert_allclose(back.eval()(tg.Tensor(x)).data, expected, rtol=1e-6)
+    np.testing.assert_allclose(back.eval()(tg.Tensor(x)).numpy(), expected, rtol=1e-6)
 
 
 def test_saved_file_gets_ordinary_permissions(tmp_path):

@@ -247,3 +247,15 @@ def test_default_bias_init_uses_the_weights_fan_in():
     lin = nn.Linear(50, 400)                       # fan_in = 50
     assert np.abs(conv.bias.numpy()).max() <= 1 / np.sqrt(18) and np.abs(conv.bias.numpy()).max() > 0.8 / np.sqrt(18)
     assert np.abs(lin.bias.numpy()).max() <= 1 / np.sqrt(50) and np.abs(lin.bias.numpy()).max() > 0.9 / np.sqrt(50)
+
+
+def test_data_is_a_detached_tensor_sharing_memory_as_in_pytorch():
+    t = tg.tensor([1.0, 2.0], requires_grad=True)
+    d = t.data
+    assert isinstance(d, tg.Tensor) and not d.requires_grad and d.grad_fn is None
+    assert np.shares_memory(d.numpy(), t.numpy())
+    d.numpy()[0] = 5.0                                  # writes through, as PyTorch's t.data does
+    assert t.numpy()[0] == 5.0
+    t.data = np.array([7.0, 8.0, 9.0], np.float32)     # the setter swaps the array (shape may change)
+    np.testing.assert_array_equal(t.numpy(), [7.0, 8.0, 9.0])
+    assert t.requires_grad and t.shape == (3,)

@@ -41,7 +41,7 @@ def sum_to_shape(grad: np.ndarray, shape: tuple, op_name: str = "op", input_inde
 
 def fit_gradient(grad: Any, parent: Any, node: Any, index: int) -> np.ndarray:
     """The gradient an op returned for input `index`, as an ndarray of that input's shape and dtype."""
-    data = parent.data
+    data = parent._data
     if type(grad) is _ndarray and grad.shape == data.shape and grad.dtype == data.dtype:
         return grad                          # the common case: nothing to fit
     grad = np.asarray(grad)
@@ -165,7 +165,7 @@ def store_leaf_grads(leaf_grads: dict, seed: np.ndarray) -> None:
                 g = g.copy()
             tensor.grad = tensor._make(g, False, None)
         else:
-            tensor.grad.data = tensor.grad.data + g
+            tensor.grad._data = tensor.grad._data + g
         seen.add(id(g))
 
 
@@ -174,4 +174,4 @@ def zero_grad(params: Any, set_to_none: bool = True) -> None:
     rule behind `Module.zero_grad` and `Optimizer.zero_grad`."""
     for p in params:
         if p.grad is not None:
-            p.grad = None if set_to_none else p._make(np.zeros_like(p.data), False, None)
+            p.grad = None if set_to_none else p._make(np.zeros_like(p._data), False, None)

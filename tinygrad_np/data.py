@@ -33,7 +33,7 @@ class TensorDataset(Dataset):
     def __init__(self, *tensors: Any) -> None:
         if not tensors:
             raise ValueError("TensorDataset: needs at least one array")
-        arrays = [t.data if isinstance(t, Tensor) else as_array(t, op="TensorDataset") for t in tensors]
+        arrays = [t._data if isinstance(t, Tensor) else as_array(t, op="TensorDataset") for t in tensors]
         for a in arrays:
             if a.ndim == 0:
                 raise ValueError("TensorDataset: arrays need a first (sample) dimension, got a 0-d array")
@@ -67,7 +67,7 @@ def default_collate(samples: Sequence[Any]) -> Any:
     if isinstance(first, (bool, int, float)):
         return Tensor(list(samples))
     try:
-        return Tensor(np.stack([s.data if isinstance(s, Tensor) else np.asarray(s) for s in samples]))
+        return Tensor(np.stack([s._data if isinstance(s, Tensor) else np.asarray(s) for s in samples]))
     except ValueError as e:
         raise ValueError(f"DataLoader: cannot stack samples into a batch: {e}") from None
 

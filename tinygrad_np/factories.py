@@ -47,12 +47,12 @@ def full(size: Any, fill_value: Any, dtype: DTypeLike = None, requires_grad: boo
 
 
 def zeros_like(t: Any, dtype: DTypeLike = None, requires_grad: bool = False) -> Tensor:
-    like = t.data if isinstance(t, Tensor) else np.asarray(t)
+    like = t._data if isinstance(t, Tensor) else np.asarray(t)
     return _finish(np.zeros(like.shape, _dtype(dtype, "zeros_like", like.dtype)), requires_grad)
 
 
 def ones_like(t: Any, dtype: DTypeLike = None, requires_grad: bool = False) -> Tensor:
-    like = t.data if isinstance(t, Tensor) else np.asarray(t)
+    like = t._data if isinstance(t, Tensor) else np.asarray(t)
     return _finish(np.ones(like.shape, _dtype(dtype, "ones_like", like.dtype)), requires_grad)
 
 

@@ -54,7 +54,7 @@ class Function:
         arrays, needs = [], []
         for a in args:                       # one plain loop: measured faster than two comprehensions
             if isinstance(a, Tensor):
-                arrays.append(a.data)
+                arrays.append(a._data)
                 needs.append(a._requires_grad)
             else:                            # a constant: reaches forward unchanged, gets no gradient
                 arrays.append(a)
@@ -88,5 +88,5 @@ def _wrap_outputs(ctx: Function, outs: tuple, args: tuple, record: bool) -> tupl
     if record:
         ctx.parents = args
         ctx.n_outputs = len(outs)
-        ctx._out_meta = [(t.data.shape, t.data.dtype) for t in outputs]
+        ctx._out_meta = [(t._data.shape, t._data.dtype) for t in outputs]
     return tuple(outputs)

@@ -23,13 +23,13 @@ def _outputs(result: Any) -> list:
     outs = list(result) if isinstance(result, (tuple, list)) else [result]
     if not all(isinstance(o, Tensor) for o in outs):
         raise TypeError("gradcheck: fn must return a Tensor or a tuple of Tensors")
-    return [o for o in outs if o.data.dtype.kind == "f"]
+    return [o for o in outs if o._data.dtype.kind == "f"]
 
 
 def _objective(fn: Callable, inputs: list, vs: list) -> float:
     with no_grad():
         outs = _outputs(fn(*inputs))
-    return float(sum(np.sum(v * o.data) for v, o in zip(vs, outs)))
+    return float(sum(np.sum(v * o._data) for v, o in zip(vs, outs)))
 
 
 def gradcheck(fn: Callable[..., Any], inputs: Union[Tensor, Sequence[Any]], *, eps: float = 1e-6,
@@ -44,8 +44,8 @@ def gradcheck(fn: Callable[..., Any], inputs: Union[Tensor, Sequence[Any]], *, e
     inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
     xs: list = []
     for x in inputs:
-        if isinstance(x, Tensor) and x.data.dtype.kind == "f":
-            xs.append(Tensor(x.data.astype(np.float64, order="C"), requires_grad=x.requires_grad))
+        if isinstance(x, Tensor) and x._data.dtype.kind == "f":
+            xs.append(Tensor(x._data.astype(np.float64, order="C"), requires_grad=x.requires_grad))
         else:
             xs.append(x)
     checked = [i for i, x in enumerate(xs) if isinstance(x, Tensor) and x.requires_grad]
@@ -56,14 +56,14 @@ def gradcheck(fn: Callable[..., Any], inputs: Union[Tensor, Sequence[Any]], *, e
         outs = _outputs(fn(*xs))
     if not outs or not any(o.requires_grad for o in outs):
         raise ValueError("gradcheck: fn's outputs do not depend on any input that requires grad")
-    vs = [rng.standard_normal(o.data.shape) for o in outs]
+    vs = [rng.standard_normal(o._data.shape) for o in outs]
     for k, (o, v) in enumerate(zip(outs, vs)):
         if o.requires_grad:
             o.backward(v, retain_graph=k < len(outs) - 1)
-    analytic = {i: (xs[i].grad.data if xs[i].grad is not None else np.zeros_like(xs[i].data)) for i in checked}
+    analytic = {i: (xs[i].grad._data if xs[i].grad is not None else np.zeros_like(xs[i]._data)) for i in checked}
 
     for i in checked:
-        x = xs[i].data
+        x = xs[i]._data
         if fast_mode:
             u = rng.standard_normal(x.shape)
             base = x.copy()

@@ -35,7 +35,7 @@ def _encode(obj: Any, path: str, members: dict) -> Any:
     """Fill `members` (name → ndarray) and return the JSON description of `obj`."""
     where = f"'{path}'" if path else "the top level"
     if isinstance(obj, Tensor):
-        obj = obj.data
+        obj = obj._data
     if isinstance(obj, dict):
         items = []
         for k, v in obj.items():

@@ -20,15 +20,15 @@ _new = object.__new__
 class Tensor:
     """An n-dimensional array that records the operations applied to it for reverse-mode autodiff."""
 
-    __slots__ = ("data", "_requires_grad", "grad", "grad_fn", "_out_index", "__weakref__")
+    __slots__ = ("_data", "_requires_grad", "grad", "grad_fn", "_out_index", "__weakref__")
     __array_ufunc__ = None   # make `ndarray + Tensor` call Tensor.__radd__ instead of converting the Tensor
     __hash__ = object.__hash__
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: DTypeLike = None) -> None:
-        arr = as_array(data.data if isinstance(data, Tensor) else data, dtype)
+        arr = as_array(data._data if isinstance(data, Tensor) else data, dtype)
         if requires_grad:
             check_grad_dtype(arr, "tensor")
-        self.data: np.ndarray = arr
+        self._data: np.ndarray = arr
         self._requires_grad = bool(requires_grad)
         self.grad: Optional[Tensor] = None
         self.grad_fn = None
@@ -38,7 +38,7 @@ class Tensor:
     def _make(data: np.ndarray, requires_grad: bool, grad_fn: Any) -> "Tensor":
         """Internal fast constructor: wraps an ndarray that already obeys the dtype policy."""
         t = _new(Tensor)
-        t.data = data
+        t._data = data
         t._requires_grad = requires_grad
         t.grad = None
         t.grad_fn = grad_fn
@@ -56,7 +56,7 @@ class Tensor:
 
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
         if requires_grad:
-            check_grad_dtype(self.data, "requires_grad_")
+            check_grad_dtype(self._data, "requires_grad_")
         elif self.grad_fn is not None:
             raise RuntimeError("requires_grad_: a non-leaf tensor always requires grad; use .detach()")
         self._requires_grad = bool(requires_grad)
@@ -80,66 +80,76 @@ class Tensor:
             raise RuntimeError("backward: this tensor does not require grad and has no grad_fn "
                                "(did you compute it under no_grad, or from tensors without requires_grad?)")
         if gradient is None:
-            if self.data.size != 1:
+            if self._data.size != 1:
                 raise RuntimeError(f"backward: gradient can be implied only for a one-element tensor; this one "
-                                   f"has shape {self.data.shape}, so pass gradient= of that shape")
-            grad = np.ones(self.data.shape, self.data.dtype)
+                                   f"has shape {self._data.shape}, so pass gradient= of that shape")
+            grad = np.ones(self._data.shape, self._data.dtype)
         else:
-            grad = gradient.data if isinstance(gradient, Tensor) else np.asarray(gradient)
-            if grad.shape != self.data.shape:
+            grad = gradient._data if isinstance(gradient, Tensor) else np.asarray(gradient)
+            if grad.shape != self._data.shape:
                 raise ValueError(f"backward: gradient has shape {grad.shape}, but the tensor has shape "
-                                 f"{self.data.shape}")
-            grad = grad.astype(self.data.dtype, copy=False)
+                                 f"{self._data.shape}")
+            grad = grad.astype(self._data.dtype, copy=False)
         run_backward(self, grad, retain_graph)
 
     def detach(self) -> "Tensor":
         """The same data, cut from the graph (shares memory, like PyTorch)."""
-        return Tensor._make(self.data, False, None)
+        return Tensor._make(self._data, False, None)
+
+    @property
+    def data(self) -> "Tensor":
+        """A detached Tensor sharing this tensor's memory, as in PyTorch (the ndarray is `.numpy()`)."""
+        return Tensor._make(self._data, False, None)
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        """`t.data = other` swaps in another array (shape and dtype may change), as PyTorch allows."""
+        self._data = as_array(value._data if isinstance(value, Tensor) else value, op="data")
 
     # ---- read-out ---------------------------------------------------------------------------------
     @property
     def shape(self) -> tuple:
-        return self.data.shape
+        return self._data.shape
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self._data.ndim
 
     @property
     def dtype(self) -> np.dtype:
-        return self.data.dtype
+        return self._data.dtype
 
     def size(self, dim: Optional[int] = None) -> Union[tuple, int]:
-        return self.data.shape if dim is None else self.data.shape[dim]
+        return self._data.shape if dim is None else self._data.shape[dim]
 
     def dim(self) -> int:
-        return self.data.ndim
+        return self._data.ndim
 
     def numel(self) -> int:
-        return int(self.data.size)
+        return int(self._data.size)
 
     def numpy(self) -> np.ndarray:
         """The underlying ndarray, without a copy."""
-        return self.data
+        return self._data
 
     def item(self) -> Union[float, int, bool]:
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise ValueError(f"item: only one-element tensors can be converted to a Python scalar, "
-                             f"got shape {self.data.shape}")
-        return self.data.item()
+                             f"got shape {self._data.shape}")
+        return self._data.item()
 
     def tolist(self) -> Any:
-        return self.data.tolist()
+        return self._data.tolist()
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         if copy:                         # np.array(t) asks for a copy; np.asarray(t) shares memory
-            return self.data.astype(dtype or self.data.dtype, copy=True)
-        return self.data if dtype is None else self.data.astype(dtype, copy=False)
+            return self._data.astype(dtype or self._data.dtype, copy=True)
+        return self._data if dtype is None else self._data.astype(dtype, copy=False)
 
     def __len__(self) -> int:
-        if self.data.ndim == 0:
+        if self._data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return self.data.shape[0]
+        return self._data.shape[0]
 
     def __iter__(self) -> Iterator["Tensor"]:
         return (self[i] for i in range(len(self)))
@@ -154,8 +164,8 @@ class Tensor:
         return int(self.item())
 
     def __repr__(self) -> str:
-        body = np.array2string(self.data, separator=", ", prefix="tensor(")
-        extra = f", dtype={self.data.dtype}"
+        body = np.array2string(self._data, separator=", ", prefix="tensor(")
+        extra = f", dtype={self._data.dtype}"
         if self.grad_fn is not None:
             extra += f", grad_fn=<{type(self.grad_fn).__name__}>"
         elif self._requires_grad:
@@ -164,11 +174,11 @@ class Tensor:
 
     # ---- comparisons and arg-reductions: integer/bool results, never differentiable -------------------
     def _cmp(self, other: Any, ufunc: np.ufunc) -> "Tensor":
-        o = other.data if isinstance(other, Tensor) else other
+        o = other._data if isinstance(other, Tensor) else other
         try:
-            return Tensor._make(np.asarray(ufunc(self.data, o)), False, None)
+            return Tensor._make(np.asarray(ufunc(self._data, o)), False, None)
         except ValueError:
-            raise ValueError(f"{ufunc.__name__}: shapes {self.data.shape} and {np.shape(o)} cannot be "
+            raise ValueError(f"{ufunc.__name__}: shapes {self._data.shape} and {np.shape(o)} cannot be "
                              "broadcast together") from None
 
     def __lt__(self, other: Any) -> "Tensor": return self._cmp(other, np.less)
@@ -187,13 +197,13 @@ class Tensor:
 
     def _arg(self, fn: Any, dim: Optional[int], keepdim: bool) -> "Tensor":
         if dim is None:
-            return Tensor._make(np.asarray(fn(self.data), dtype=np.int64), False, None)
-        return Tensor._make(fn(self.data, axis=dim, keepdims=keepdim).astype(np.int64, copy=False), False, None)
+            return Tensor._make(np.asarray(fn(self._data), dtype=np.int64), False, None)
+        return Tensor._make(fn(self._data, axis=dim, keepdims=keepdim).astype(np.int64, copy=False), False, None)
 
 
 def tensor(data: Any, requires_grad: bool = False, dtype: DTypeLike = None) -> Tensor:
     """Make a new Tensor (a copy when `data` is a Tensor or ndarray, like torch.tensor)."""
-    source = data.data if isinstance(data, Tensor) else data
+    source = data._data if isinstance(data, Tensor) else data
     arr = as_array(source, dtype)
     if arr is source:
         arr = arr.copy()

@@ -93,9 +93,9 @@ def assert_grad_close(fn: Callable[..., Tensor], *arrays: Any, reference: Option
         if len(outs) != len(expected):
             raise AssertionError(f"fn returned {len(outs)} outputs, the reference {len(expected)}")
         for o, e in zip(outs, expected):
-            if np.shape(o.data) != np.shape(e):     # first: assert_allclose would broadcast a scalar
-                raise AssertionError(f"forward shape {o.data.shape} differs from the reference's {np.shape(e)}")
-            np.testing.assert_allclose(o.data, e, rtol=forward_rtol, atol=forward_atol,
+            if np.shape(o._data) != np.shape(e):     # first: assert_allclose would broadcast a scalar
+                raise AssertionError(f"forward shape {o._data.shape} differs from the reference's {np.shape(e)}")
+            np.testing.assert_allclose(o._data, e, rtol=forward_rtol, atol=forward_atol,
                                        err_msg="forward value differs from the NumPy reference")
     try:
         gradcheck(fn, inputs, eps=eps, atol=atol, rtol=rtol, fast_mode=fast_mode)

@@ -79,7 +79,7 @@ def to_dot(tensor: Tensor, params: Optional[Dict[str, Tensor]] = None, name: str
         return ids[key]
 
     def leaf(t: Tensor) -> str:
-        desc = _describe(t.data.shape, t.data.dtype)
+        desc = _describe(t._data.shape, t._data.dtype)
         if parameter is not None and isinstance(t, parameter) or id(t) in names and t.requires_grad:
             title = f"parameter {names[id(t)]}" if id(t) in names else "parameter"
             return node(t, "parameter", f"{title}\n{desc}")
@@ -91,7 +91,7 @@ def to_dot(tensor: Tensor, params: Optional[Dict[str, Tensor]] = None, name: str
         if fn.n_outputs > 1:
             outs = ", ".join(_describe(s, d) for s, d in fn._out_meta)
             return f"{type(fn).__name__}\n{outs}"
-        return f"{type(fn).__name__}\n{_describe(out.data.shape, out.data.dtype)}"
+        return f"{type(fn).__name__}\n{_describe(out._data.shape, out._data.dtype)}"
 
     root = tensor.grad_fn
     if root is None:

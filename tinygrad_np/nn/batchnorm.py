@@ -42,23 +42,23 @@ class _BatchNorm(Module):
 
     def reset_running_stats(self) -> None:
         if self.track_running_stats:
-            self.running_mean.data[...] = 0
-            self.running_var.data[...] = 1
-            self.num_batches_tracked.data[...] = 0
+            self.running_mean._data[...] = 0
+            self.running_var._data[...] = 1
+            self.num_batches_tracked._data[...] = 0
 
     def forward(self, input: Tensor) -> Tensor:
         name = type(self).__name__
-        shape = input.data.shape
-        if input.data.ndim not in self._dims:
+        shape = input._data.shape
+        if input._data.ndim not in self._dims:
             raise ValueError(f"{name}: expected {self._layout} input, got shape {shape}")
         if shape[1] != self.num_features:
             raise ValueError(f"{name}: expected {self.num_features} channels (num_features), got input of shape {shape}")
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
-            if input.data.size // shape[1] > 1:
-                self.num_batches_tracked.data += 1
+            if input._data.size // shape[1] > 1:
+                self.num_batches_tracked._data += 1
             if self.momentum is None:               # cumulative moving average
-                factor = 1.0 / max(int(self.num_batches_tracked.data), 1)
+                factor = 1.0 / max(int(self.num_batches_tracked._data), 1)
         use_running = not self.training or self.track_running_stats
         try:
             return batch_norm(input, self.running_mean if use_running else None,

@@ -55,14 +55,14 @@ def log_softmax(input: Tensor, dim: int = -1) -> Tensor:
 # ---- layers -----------------------------------------------------------------------------------------------
 def linear(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None) -> Tensor:
     """x @ weight.T + bias for x (..., in), weight (out, in), bias (out,): one fused node."""
-    x, w = input.data, weight.data
+    x, w = input._data, weight._data
     if w.ndim != 2 or x.ndim == 0 or x.shape[-1] != w.shape[1]:
         raise ValueError(f"linear: input of shape {x.shape} does not match weight of shape {w.shape} "
                          f"(expected input (..., {w.shape[-1]}))")
     if bias is None:
         return LinearOp.apply(input, weight)
-    if bias.data.shape != (w.shape[0],):
-        raise ValueError(f"linear: bias of shape {bias.data.shape} does not match weight {w.shape}")
+    if bias._data.shape != (w.shape[0],):
+        raise ValueError(f"linear: bias of shape {bias._data.shape} does not match weight {w.shape}")
     return LinearOp.apply(input, weight, bias)
 
 
@@ -77,7 +77,7 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
 
 def one_hot(tensor: Any, num_classes: int = -1) -> Tensor:
     """int64 one-hot encoding with a new last axis of size num_classes (max + 1 when -1)."""
-    idx = tensor.data if isinstance(tensor, Tensor) else np.asarray(tensor)
+    idx = tensor._data if isinstance(tensor, Tensor) else np.asarray(tensor)
     if idx.dtype.kind not in "iu":
         raise TypeError(f"one_hot: expected integer class indices, got dtype {idx.dtype}")
     if num_classes == -1:
@@ -97,12 +97,12 @@ def batch_norm(input: Tensor, running_mean: Any, running_var: Any, weight: Optio
                eps: float = 1e-5) -> Tensor:
     """Normalise per channel (axis 1). With training=True (or no running statistics) the batch's
     statistics are used and the running arrays, when given, are updated in place."""
-    x = input.data
+    x = input._data
     if x.ndim < 2:
         raise ValueError(f"batch_norm: expected input of shape (N, C, ...), got {x.shape}")
     C = x.shape[1]
-    rm = running_mean.data if isinstance(running_mean, Tensor) else running_mean
-    rv = running_var.data if isinstance(running_var, Tensor) else running_var
+    rm = running_mean._data if isinstance(running_mean, Tensor) else running_mean
+    rv = running_var._data if isinstance(running_var, Tensor) else running_var
     for name, arr in (("running_mean", rm), ("running_var", rv), ("weight", weight), ("bias", bias)):
         if arr is not None and np.shape(arr) != (C,):
             raise ValueError(f"batch_norm: {name} must have shape ({C},) for input of shape {x.shape}, "
@@ -141,12 +141,12 @@ def conv2d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None, stride:
     padding also 'valid' or 'same'. Returns (N, C_out, OH, OW)."""
     x, wt = _tensor(input), _tensor(weight)
     b = None if bias is None else _tensor(bias)
-    xs, ws = x.data.shape, wt.data.shape
-    if x.data.ndim not in (3, 4):
+    xs, ws = x._data.shape, wt._data.shape
+    if x._data.ndim not in (3, 4):
         raise ValueError(f"conv2d: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape {xs}")
-    if wt.data.ndim != 4:
+    if wt._data.ndim != 4:
         raise ValueError(f"conv2d: weight must be 4-D (C_out, C_in/groups, KH, KW), got shape {ws}")
-    for name, arr in (("input", x.data), ("weight", wt.data)) + ((("bias", b.data),) if b is not None else ()):
+    for name, arr in (("input", x._data), ("weight", wt._data)) + ((("bias", b._data),) if b is not None else ()):
         if arr.dtype.kind != "f":
             raise TypeError(f"conv2d: {name} must be floating point, got dtype {arr.dtype}")
     groups = _validate.integer(groups, "groups", "conv2d", 1)
@@ -160,14 +160,14 @@ def conv2d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None, stride:
     if ws[1] * groups != c_in:
         raise ValueError(f"conv2d: input {xs} has {c_in} channels, but weight {ws} with groups={groups} "
                          f"expects {ws[1] * groups}")
-    if b is not None and b.data.shape != (ws[0],):
-        raise ValueError(f"conv2d: bias must have shape ({ws[0]},) for weight {ws}, got {b.data.shape}")
+    if b is not None and b._data.shape != (ws[0],):
+        raise ValueError(f"conv2d: bias must have shape ({ws[0]},) for weight {ws}, got {b._data.shape}")
     hp, wp = xs[-2] + pads[0] + pads[1], xs[-1] + pads[2] + pads[3]
     span = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation_))
     if min(kernel) < 1 or span[0] > hp or span[1] > wp:
         raise ValueError(f"conv2d: kernel {kernel} with dilation {dilation_} spans {span[0]}x{span[1]}, "
                          f"larger than the padded input {hp}x{wp} (input {xs}, padding {pads[::2]})")
-    if x.data.ndim == 3:
+    if x._data.ndim == 3:
         out = conv2d(x.reshape(1, *xs), wt, b, stride_, padding, dilation_, groups)
         return out.reshape(*out.shape[1:])
     return Convolution.apply(x, wt, b, stride=stride_, pads=pads, dilation=dilation_, groups=groups)
@@ -176,15 +176,15 @@ def conv2d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None, stride:
 def _pool(op: str, fn: Any, input: Any, kernel_size: Any, stride: Any, padding: Any, dilation: Any,
           ceil_mode: bool, **kwargs: Any) -> Tensor:
     x = _tensor(input)
-    shape = x.data.shape
-    if x.data.ndim not in (3, 4):
+    shape = x._data.shape
+    if x._data.ndim not in (3, 4):
         raise ValueError(f"{op}: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape {shape}")
-    if x.data.dtype.kind != "f":
-        raise TypeError(f"{op}: expected a floating-point input, got dtype {x.data.dtype}")
-    if x.data.ndim == 3:
+    if x._data.dtype.kind != "f":
+        raise TypeError(f"{op}: expected a floating-point input, got dtype {x._data.dtype}")
+    if x._data.ndim == 3:
         shape = (1,) + shape
     geo = pool_geometry(op, shape, kernel_size, stride, padding, dilation, ceil_mode)
-    if x.data.ndim == 3:
+    if x._data.ndim == 3:
         return fn.apply(x.reshape(*shape), geometry=geo, **kwargs).reshape(shape[1], *geo.out_hw)
     return fn.apply(x, geometry=geo, **kwargs)
 
@@ -209,20 +209,20 @@ def avg_pool2d(input: Tensor, kernel_size: Any, stride: Optional[Any] = None, pa
 def _float_input(input: Any, op: str) -> Tensor:
     if not isinstance(input, Tensor):
         input = Tensor(input)
-    if input.data.dtype.kind != "f":
-        raise TypeError(f"{op}: input must be floating point, got dtype {input.data.dtype}")
+    if input._data.dtype.kind != "f":
+        raise TypeError(f"{op}: input must be floating point, got dtype {input._data.dtype}")
     return input
 
 
 def _const(x: Any) -> Optional[np.ndarray]:
-    return x.data if isinstance(x, Tensor) else (None if x is None else np.asarray(x))
+    return x._data if isinstance(x, Tensor) else (None if x is None else np.asarray(x))
 
 
 def _class_targets(input: Tensor, target: Any, weight: Any, ignore_index: int, op: str) -> tuple:
     """Validate and flatten to logits (M, C) and targets (M,).
     Returns (x2d, t, weight, ignored mask over t or None when nothing is ignored, out_shape)."""
     target = _const(target)
-    x = input.data
+    x = input._data
     if target is None or target.dtype.kind not in "iu":
         got = "None" if target is None else f"dtype {target.dtype}"
         raise TypeError(f"{op}: target must hold integer class indices (e.g. int64), got {got}")
@@ -289,14 +289,14 @@ def _paired(input: Any, target: Any, op: str) -> tuple:
     input = _float_input(input, op)
     if not isinstance(target, Tensor):
         target = Tensor(np.asarray(target))
-    if target.data.dtype.kind not in "fiub":
-        raise TypeError(f"{op}: target must be numeric, got dtype {target.data.dtype}")
-    if target.data.shape != input.data.shape:
-        raise ValueError(f"{op}: target of shape {target.data.shape} differs from input of shape "
-                         f"{input.data.shape} (reshape one of them; silent broadcasting hides bugs)")
-    if target.data.dtype != input.data.dtype:
-        target = target.to(input.data.dtype) if target.data.dtype.kind == "f" else \
-            Tensor(target.data.astype(input.data.dtype))
+    if target._data.dtype.kind not in "fiub":
+        raise TypeError(f"{op}: target must be numeric, got dtype {target._data.dtype}")
+    if target._data.shape != input._data.shape:
+        raise ValueError(f"{op}: target of shape {target._data.shape} differs from input of shape "
+                         f"{input._data.shape} (reshape one of them; silent broadcasting hides bugs)")
+    if target._data.dtype != input._data.dtype:
+        target = target.to(input._data.dtype) if target._data.dtype.kind == "f" else \
+            Tensor(target._data.astype(input._data.dtype))
     return input, target
 
 
@@ -316,7 +316,7 @@ def binary_cross_entropy(input: Tensor, target: Any, weight: Any = None, reducti
     op = "binary_cross_entropy"
     _validate.reduction(reduction, op)
     input, target = _paired(input, target, op)
-    x = input.data
+    x = input._data
     if x.size and not (x.min() >= 0 and x.max() <= 1):
         raise ValueError(f"{op}: input must hold probabilities in [0, 1], got values in "
                          f"[{x.min():.6g}, {x.max():.6g}] (use binary_cross_entropy_with_logits for logits)")
@@ -331,7 +331,7 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Any, weight: Any = N
     op = "binary_cross_entropy_with_logits"
     _validate.reduction(reduction, op)
     input, target = _paired(input, target, op)
-    x = input.data
+    x = input._data
     w = _weight(weight, x.shape, x.dtype, op)
     pw = _weight(pos_weight, x.shape, x.dtype, op, "pos_weight")
     return BCEWithLogits.apply(input, target, w, pw, reduction=reduction)

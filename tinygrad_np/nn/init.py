@@ -1,5 +1,5 @@
 """In-place weight initialisers with PyTorch's formulas, drawing from the global generator
-(`tg.manual_seed` makes them repeatable). Each writes into `tensor.data` and returns the tensor.
+(`tg.manual_seed` makes them repeatable). Each writes into `tensor._data` and returns the tensor.
 
 Fans follow PyTorch: for a weight of shape (out, in, *kernel), fan_in = in · prod(kernel) and
 fan_out = out · prod(kernel); a grouped conv weight (out, in/groups, kh, kw) thus gets
@@ -36,7 +36,7 @@ def calculate_gain(nonlinearity: str, param: Optional[float] = None) -> float:
 
 
 def _calculate_fan_in_and_fan_out(tensor: Tensor) -> tuple:
-    shape = tensor.data.shape
+    shape = tensor._data.shape
     if len(shape) < 2:
         raise ValueError(f"init: fan in and fan out need a tensor of at least 2 dimensions, got shape {shape}")
     receptive = int(np.prod(shape[2:], dtype=np.int64)) if len(shape) > 2 else 1
@@ -53,12 +53,12 @@ def _fan(tensor: Tensor, mode: str) -> int:
 def _write(tensor: Tensor, values: np.ndarray) -> Tensor:
     if not isinstance(tensor, Tensor):
         raise TypeError(f"init: expected a Tensor, got {type(tensor).__name__}")
-    if tensor.data.dtype.kind != "f":
-        raise TypeError(f"init: cannot initialise a tensor of dtype {tensor.data.dtype}")
-    if tensor.data.flags.writeable:
-        np.copyto(tensor.data, values, casting="unsafe")
+    if tensor._data.dtype.kind != "f":
+        raise TypeError(f"init: cannot initialise a tensor of dtype {tensor._data.dtype}")
+    if tensor._data.flags.writeable:
+        np.copyto(tensor._data, values, casting="unsafe")
     else:
-        tensor.data = values.astype(tensor.data.dtype)
+        tensor._data = values.astype(tensor._data.dtype)
     return tensor
 
 
@@ -79,16 +79,16 @@ def default_layer_(weight: Tensor, bias: Optional[Tensor]) -> None:
 
 def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
     """Fill with samples from U(a, b)."""
-    return _write(tensor, default_generator().uniform(a, b, tensor.data.shape))
+    return _write(tensor, default_generator().uniform(a, b, tensor._data.shape))
 
 
 def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
     """Fill with samples from N(mean, std²)."""
-    return _write(tensor, default_generator().normal(mean, std, tensor.data.shape))
+    return _write(tensor, default_generator().normal(mean, std, tensor._data.shape))
 
 
 def constant_(tensor: Tensor, val: float) -> Tensor:
-    return _write(tensor, np.full(tensor.data.shape, val))
+    return _write(tensor, np.full(tensor._data.shape, val))
 
 
 def zeros_(tensor: Tensor) -> Tensor:

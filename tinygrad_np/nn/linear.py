@@ -53,10 +53,10 @@ class Flatten(Module):
         self.start_dim, self.end_dim = start_dim, end_dim
 
     def forward(self, input: Tensor) -> Tensor:
-        nd = input.data.ndim
+        nd = input._data.ndim
         for d in (self.start_dim, self.end_dim):
             if not -max(nd, 1) <= d < max(nd, 1):
-                raise IndexError(f"Flatten: dim {d} is out of range for input of shape {input.data.shape}")
+                raise IndexError(f"Flatten: dim {d} is out of range for input of shape {input._data.shape}")
         return input.flatten(self.start_dim, self.end_dim)
 
     def extra_repr(self) -> str:

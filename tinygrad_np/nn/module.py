@@ -28,7 +28,7 @@ class Parameter(Tensor):
 
     def __init__(self, data: Any = None, requires_grad: bool = True) -> None:
         if isinstance(data, Tensor):
-            data = data.data
+            data = data._data
         arr = np.empty(0, np.float32) if data is None else as_array(data, op="Parameter")
         if arr.dtype.kind != "f":
             raise TypeError(f"Parameter: parameters must be floating point, got dtype {arr.dtype}")
@@ -232,13 +232,13 @@ class Module:
         same, so an optimizer built earlier still holds them); integer buffers are left alone."""
         dt = check_float_dtype(dtype, "Module.to")
         for p in self.parameters():
-            if p.data.dtype != dt:
-                p.data = p.data.astype(dt)
+            if p._data.dtype != dt:
+                p._data = p._data.astype(dt)
                 if p.grad is not None:
-                    p.grad = Tensor(p.grad.data.astype(dt))
+                    p.grad = Tensor(p.grad._data.astype(dt))
         for b in self.buffers():
-            if b.data.dtype.kind == "f" and b.data.dtype != dt:
-                b.data = b.data.astype(dt)
+            if b._data.dtype.kind == "f" and b._data.dtype != dt:
+                b._data = b._data.astype(dt)
         return self
 
     def float(self) -> "Module":
@@ -262,7 +262,7 @@ class Module:
 
     def state_dict(self) -> "OrderedDict[str, np.ndarray]":
         """Name → ndarray copy of every parameter and persistent buffer (see the module docstring)."""
-        return OrderedDict((name, t.data.copy()) for name, t in self._state_items())
+        return OrderedDict((name, t._data.copy()) for name, t in self._state_items())
 
     def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> IncompatibleKeys:
         """Copy values (ndarrays, Tensors, anything np.asarray accepts) into the parameters and buffers.
@@ -286,11 +286,11 @@ class Module:
             if key not in state_dict:
                 continue
             value = state_dict[key]
-            arr = value.data if isinstance(value, Tensor) else np.asarray(value)
-            if arr.shape != target.data.shape:
-                shapes.append(f"'{key}': expected {target.data.shape}, got {arr.shape}")
-            elif arr.dtype != target.data.dtype:
-                dtypes.append(f"'{key}': expected {target.data.dtype}, got {arr.dtype}")
+            arr = value._data if isinstance(value, Tensor) else np.asarray(value)
+            if arr.shape != target._data.shape:
+                shapes.append(f"'{key}': expected {target._data.shape}, got {arr.shape}")
+            elif arr.dtype != target._data.dtype:
+                dtypes.append(f"'{key}': expected {target._data.dtype}, got {arr.dtype}")
             else:
                 values[key] = arr
         if shapes:
@@ -302,10 +302,10 @@ class Module:
             raise RuntimeError("load_state_dict: " + ", ".join(problems) + f" (in {type(self).__name__})")
         for key, arr in values.items():
             target = own[key]
-            if target.data.flags.writeable:
-                np.copyto(target.data, arr)
+            if target._data.flags.writeable:
+                np.copyto(target._data, arr)
             else:
-                target.data = arr.copy()
+                target._data = arr.copy()
         return IncompatibleKeys(missing, unexpected)
 
     # ---- repr ------------------------------------------------------------------------------------------

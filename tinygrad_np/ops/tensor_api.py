@@ -73,7 +73,7 @@ class _TensorMethods:
     # ---- dtype --------------------------------------------------------------------------------------
     def to(self, dtype: DTypeLike) -> Tensor:
         dt = check_dtype(dtype, "to")
-        return self if dt == self.data.dtype else Cast.apply(self, dtype=dt)
+        return self if dt == self._data.dtype else Cast.apply(self, dtype=dt)
 
     def float(self) -> Tensor: return self.to(np.float32)
     def double(self) -> Tensor: return self.to(np.float64)
@@ -124,22 +124,22 @@ class _TensorMethods:
     view = reshape
 
     def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
-        s = self.data.shape
+        s = self._data.shape
         if not s:
             return self.reshape(1)
         start, end = start_dim % len(s), end_dim % len(s)
         return self.reshape(s[:start] + (-1,) + s[end + 1:]) if start <= end else self
 
     def unsqueeze(self, dim: int) -> Tensor:
-        nd = self.data.ndim + 1
+        nd = self._data.ndim + 1
         if not -nd <= dim < nd:
             raise IndexError(f"unsqueeze: dim {dim} is out of range for a tensor of {nd - 1} dimensions")
-        s = list(self.data.shape)
+        s = list(self._data.shape)
         s.insert(dim % nd, 1)
         return self.reshape(tuple(s))
 
     def squeeze(self, dim: Optional[int] = None) -> Tensor:
-        s = self.data.shape
+        s = self._data.shape
         if dim is None:
             return self.reshape(tuple(n for n in s if n != 1))
         _check_dim(dim, len(s), "squeeze")
@@ -151,7 +151,7 @@ class _TensorMethods:
         return Permute.apply(self, dims=_shape_args(dims))
 
     def transpose(self, dim0: int, dim1: int) -> Tensor:
-        nd = self.data.ndim
+        nd = self._data.ndim
         for d in (dim0, dim1):
             if not -nd <= d < nd:
                 raise IndexError(f"transpose: dim {d} is out of range for a tensor of {nd} dimensions")
@@ -161,7 +161,7 @@ class _TensorMethods:
 
     @property
     def T(self) -> Tensor:
-        return Permute.apply(self, dims=tuple(range(self.data.ndim - 1, -1, -1)))
+        return Permute.apply(self, dims=tuple(range(self._data.ndim - 1, -1, -1)))
 
     def expand(self, *shape: Any) -> Tensor:
         return Expand.apply(self, shape=_shape_args(shape))
@@ -173,9 +173,9 @@ class _TensorMethods:
 def _plain_index(index: Any) -> Any:
     """Turn Tensors inside an index into ndarrays (integer-array indexing)."""
     if isinstance(index, Tensor):
-        return index.data
+        return index._data
     if isinstance(index, tuple):
-        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
+        return tuple(i._data if isinstance(i, Tensor) else i for i in index)
     if isinstance(index, list):
         return np.asarray(index)
     return index
@@ -209,7 +209,7 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
 
 def where(condition: Any, x: Any, y: Any) -> Tensor:
     """Elementwise `x if condition else y`; x and y may be Tensors, arrays or Python scalars."""
-    cond = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
+    cond = condition._data if isinstance(condition, Tensor) else np.asarray(condition)
     if cond.dtype != np.bool_:
         raise TypeError(f"where: condition must be bool, got dtype {cond.dtype}")
     return Where.apply(cond, x, y)

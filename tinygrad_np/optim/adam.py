@@ -38,9 +38,9 @@ class Adam(Optimizer):
                                       amsgrad=amsgrad))
 
     def _init_state(self, p: Tensor, group: dict) -> dict:
-        state = {"step": 0, "exp_avg": np.zeros_like(p.data), "exp_avg_sq": np.zeros_like(p.data)}
+        state = {"step": 0, "exp_avg": np.zeros_like(p._data), "exp_avg_sq": np.zeros_like(p._data)}
         if group["amsgrad"]:
-            state["max_exp_avg_sq"] = np.zeros_like(p.data)
+            state["max_exp_avg_sq"] = np.zeros_like(p._data)
         return state
 
     def _update(self, p: Tensor, grad: np.ndarray, group: dict, state: dict) -> None:
@@ -58,7 +58,7 @@ class Adam(Optimizer):
         bias_correction2_sqrt = math.sqrt(1 - beta2 ** step)
         if group["amsgrad"]:
             if "max_exp_avg_sq" not in state:
-                state["max_exp_avg_sq"] = np.zeros_like(p.data)
+                state["max_exp_avg_sq"] = np.zeros_like(p._data)
             np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
             v = state["max_exp_avg_sq"]
         np.sqrt(v, out=t)
@@ -66,4 +66,4 @@ class Adam(Optimizer):
         t += eps
         np.multiply(m, -step_size, out=s)
         s /= t
-        p.data += s
+        p._data += s

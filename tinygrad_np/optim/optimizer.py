@@ -1,9 +1,9 @@
 """`Optimizer`: parameter groups, `zero_grad`, `step`, and a state dict that `tg.save` can store.
 
 Subclasses implement `_update(p, grad, group, state)` for one parameter, taking weight decay from the
-one shared rule `_weight_decay` (coupled L2, or decoupled for AdamW). Updates write into `p.data`
+one shared rule `_weight_decay` (coupled L2, or decoupled for AdamW). Updates write into `p._data`
 in place through preallocated scratch arrays (`self._scratch`) and `out=` ufuncs, so a step allocates
-nothing per parameter after the first; `p.grad.data` is only read, never written (it may be shared).
+nothing per parameter after the first; `p.grad._data` is only read, never written (it may be shared).
 """
 from __future__ import annotations
 
@@ -55,8 +55,8 @@ class Optimizer:
             if p.grad_fn is not None:
                 raise ValueError(f"{name}: cannot optimize a non-leaf Tensor (shape {p.shape}); pass leaves "
                                  "such as model.parameters()")
-            if p.data.dtype.kind != "f":
-                raise TypeError(f"{name}: can only optimize floating-point tensors, got dtype {p.data.dtype}")
+            if p._data.dtype.kind != "f":
+                raise TypeError(f"{name}: can only optimize floating-point tensors, got dtype {p._data.dtype}")
             if id(p) in existing:
                 raise ValueError(f"{name}: a parameter (shape {p.shape}) appears in more than one place")
             existing.add(id(p))
@@ -82,14 +82,14 @@ class Optimizer:
             state = self.state.get(p)
             if state is None:
                 state = self.state[p] = self._init_state(p, group)
-            self._update(p, p.grad.data, group, state)
+            self._update(p, p.grad._data, group, state)
         return loss
 
     def _check_updatable(self, p: Tensor) -> None:
         """Refuse a parameter whose array cannot be updated in place. A broadcast view repeats one element
         along a zero stride: NumPy makes it read-only, and if made writeable, an update would write each
         repeated element several times."""
-        data = p.data
+        data = p._data
         if not data.flags.writeable:
             problem = "is read-only (e.g. a np.broadcast_to view, or an array with writeable=False)"
         elif any(stride == 0 and n > 1 for stride, n in zip(data.strides, data.shape)):
@@ -116,17 +116,17 @@ class Optimizer:
         if not wd:
             return grad
         if self._decoupled_weight_decay:
-            p.data *= 1 - group["lr"] * wd
+            p._data *= 1 - group["lr"] * wd
             return grad
-        np.multiply(p.data, wd, out=out)
+        np.multiply(p._data, wd, out=out)
         np.add(grad, out, out=out)
         return out
 
     def _buffers(self, p: Tensor) -> list:
         """Two scratch arrays shaped like p (made once, remade only if p's array changed shape/dtype)."""
         bufs = self._scratch.get(p)
-        if bufs is None or bufs[0].shape != p.data.shape or bufs[0].dtype != p.data.dtype:
-            bufs = self._scratch[p] = [np.empty_like(p.data), np.empty_like(p.data)]
+        if bufs is None or bufs[0].shape != p._data.shape or bufs[0].dtype != p._data.dtype:
+            bufs = self._scratch[p] = [np.empty_like(p._data), np.empty_like(p._data)]
         return bufs
 
     # ---- state dict -----------------------------------------------------------------------------------
@@ -177,11 +177,11 @@ class Optimizer:
                 elif v is None:
                     restored[k] = None
                 else:
-                    arr = v.data if isinstance(v, Tensor) else np.asarray(v)
-                    if arr.shape != p.data.shape:
+                    arr = v._data if isinstance(v, Tensor) else np.asarray(v)
+                    if arr.shape != p._data.shape:
                         problems.append(f"state '{k}' of parameter {key} has shape {arr.shape}, the parameter "
-                                        f"has {p.data.shape}")
-                    restored[k] = arr.astype(p.data.dtype)      # a private copy in the parameter's dtype
+                                        f"has {p._data.shape}")
+                    restored[k] = arr.astype(p._data.dtype)      # a private copy in the parameter's dtype
             new_state[p] = restored
         if problems:
             raise ValueError(f"{name}: " + "; ".join(problems))

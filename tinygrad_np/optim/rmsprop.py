@@ -21,11 +21,11 @@ class RMSprop(Optimizer):
                                       centered=centered))
 
     def _init_state(self, p: Tensor, group: dict) -> dict:
-        state = {"step": 0, "square_avg": np.zeros_like(p.data)}
+        state = {"step": 0, "square_avg": np.zeros_like(p._data)}
         if group["momentum"] > 0:
-            state["momentum_buffer"] = np.zeros_like(p.data)
+            state["momentum_buffer"] = np.zeros_like(p._data)
         if group["centered"]:
-            state["grad_avg"] = np.zeros_like(p.data)
+            state["grad_avg"] = np.zeros_like(p._data)
         return state
 
     def _update(self, p: Tensor, grad: np.ndarray, group: dict, state: dict) -> None:
@@ -40,7 +40,7 @@ class RMSprop(Optimizer):
         sq += t
         if group["centered"]:
             if "grad_avg" not in state:                 # centered switched on after the first step
-                state["grad_avg"] = np.zeros_like(p.data)
+                state["grad_avg"] = np.zeros_like(p._data)
             ga = state["grad_avg"]
             lerp_(ga, g, 1 - alpha, t)
             np.multiply(ga, -1, out=t)
@@ -52,14 +52,14 @@ class RMSprop(Optimizer):
         t += eps
         if momentum > 0:
             if "momentum_buffer" not in state:
-                state["momentum_buffer"] = np.zeros_like(p.data)
+                state["momentum_buffer"] = np.zeros_like(p._data)
             buf = state["momentum_buffer"]
             buf *= momentum
             np.divide(g, t, out=t)
             buf += t
             np.multiply(buf, lr, out=t)
-            p.data -= t
+            p._data -= t
         else:
             np.multiply(g, -lr, out=s)
             s /= t
-            p.data += s
+            p._data += s

@@ -49,4 +49,4 @@ class SGD(Optimizer):
                 d = buf
         out = d if (d is s or d is t) else t
         np.multiply(d, lr, out=out)
-        np.subtract(p.data, out, out=p.data)
+        np.subtract(p._data, out, out=p._data)
