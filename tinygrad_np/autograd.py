@@ -42,8 +42,6 @@ def sum_to_shape(grad: np.ndarray, shape: tuple, op_name: str = "op", input_inde
 def fit_gradient(grad: Any, parent: Any, node: Any, index: int) -> np.ndarray:
     """The gradient an op returned for input `index`, as an ndarray of that input's shape and dtype."""
     data = parent._data
-    if type(grad) is _ndarray and grad.shape == data.shape and grad.dtype == data.dtype:
-        return grad                          # the common case: nothing to fit
     grad = np.asarray(grad)
     if grad.shape != data.shape:
         grad = sum_to_shape(grad, data.shape, type(node).__name__, index)
@@ -146,7 +144,10 @@ def run_backward(root: Any, grad: np.ndarray, retain_graph: bool) -> None:
             if not need:
                 continue
             if g is not None:
-                send_gradient(parent, fit_gradient(g, parent, node, index), buffers, leaf_grads)
+                data = parent._data          # checked inline: most gradients already fit (saves a call per edge)
+                if type(g) is not _ndarray or g.shape != data.shape or g.dtype != data.dtype:
+                    g = fit_gradient(g, parent, node, index)
+                send_gradient(parent, g, buffers, leaf_grads)
             fn = parent.grad_fn
             if fn is not None:
                 pending[fn] -= 1

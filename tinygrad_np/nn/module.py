@@ -15,6 +15,7 @@ from typing import Any, Callable, Iterator, Mapping, Optional
 
 import numpy as np
 
+from .. import autograd
 from ..dtypes import as_array, check_float_dtype
 from ..tensor import Tensor
 
@@ -223,9 +224,7 @@ class Module:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Drop every parameter's gradient (set to None; with set_to_none=False, replace by fresh zeros)."""
-        from ..autograd import zero_grad
-
-        zero_grad(self.parameters(), set_to_none)
+        autograd.zero_grad(self.parameters(), set_to_none)
 
     def to(self, dtype: Any) -> "Module":
         """Cast floating-point parameters and buffers to `dtype` in place (the Parameter objects stay the

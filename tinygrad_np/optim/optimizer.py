@@ -92,7 +92,7 @@ class Optimizer:
         data = p._data
         if not data.flags.writeable:
             problem = "is read-only (e.g. a np.broadcast_to view, or an array with writeable=False)"
-        elif any(stride == 0 and n > 1 for stride, n in zip(data.strides, data.shape)):
+        elif 0 in data.strides and any(stride == 0 and n > 1 for stride, n in zip(data.strides, data.shape)):
             problem = "repeats its elements in memory (a broadcast view)"
         else:
             return
