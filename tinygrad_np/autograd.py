@@ -103,8 +103,11 @@ def run_node(node: Any, out_grads: List[Any]) -> tuple:
 def send_gradient(parent: Any, grad: np.ndarray, buffers: dict, leaf_grads: dict) -> None:
     """Add `grad` to what `parent` has received so far: its node's output slot, or its leaf total."""
     fn = parent.grad_fn
-    if fn is None:
-        return add_to_total(leaf_grads, parent, grad)
+    if fn is None:                           # add_to_total, inline: one call less per leaf edge
+        key = id(parent)
+        prev = leaf_grads.get(key)
+        leaf_grads[key] = (parent, grad if prev is None else prev[1] + grad)
+        return
     slots = buffers.get(fn)
     if slots is None:
         slots = buffers[fn] = [None] * fn.n_outputs
