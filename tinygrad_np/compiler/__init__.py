@@ -22,7 +22,6 @@ import inspect
 import keyword
 from typing import Any, Callable, Dict, List, Optional
 
-from ..grad_mode import _state
 from ..tensor import Tensor
 from .codegen import generate
 from .runtime import Retrace
@@ -30,17 +29,15 @@ from .trace import Trace, TraceError, Value, tracing
 
 __all__ = ["compile", "CompiledStep", "TraceError"]
 
+MAX_PROGRAMS = 8          # signatures kept per step (a new one beyond that forgets the oldest)
+
 
 class Program:
-    """One trace's generated function, with what decides whether it fits a call."""
+    """One trace's generated function and its source. The function checks its own signature first (guards
+    in its prologue) and raises Retrace, before changing anything, when a call does not fit it."""
 
-    def __init__(self, source: str, fn: Callable, modules: list) -> None:
+    def __init__(self, source: str, fn: Callable) -> None:
         self.source, self.fn = source, fn
-        self.modules = [m for m, _ in modules]
-        self.modes = tuple(training for _, training in modules)
-
-    def fits(self) -> bool:
-        return tuple(m.training for m in self.modules) == self.modes
 
 
 class CompiledStep:
@@ -49,8 +46,9 @@ class CompiledStep:
     def __init__(self, fn: Callable) -> None:
         functools.update_wrapper(self, fn)
         self._fn = fn
-        self._programs: Dict[tuple, List[Program]] = {}
+        self._programs: Dict[int, List[Program]] = {}     # number of arguments -> programs, oldest first
         self._latest: Optional[Program] = None
+        self._latest_nargs = -1
         self.traces = 0                      # how many times the step was traced (a new signature each time)
         try:
             self._arg_names = [p.name for p in inspect.signature(fn).parameters.values()]
@@ -58,29 +56,31 @@ class CompiledStep:
             self._arg_names = []
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        latest = self._latest
+        if not kwargs and len(args) == self._latest_nargs:
+            try:
+                return latest.fn(*args)       # the common case: the same signature as the last call
+            except Retrace:
+                pass
         if kwargs:
             raise TypeError(f"tg.compile: {self._fn.__name__}() takes its arguments positionally in a compiled "
                             f"step; got keyword arguments {sorted(kwargs)}")
-        key = [_state["enabled"]]
         for i, a in enumerate(args):
-            if isinstance(a, Tensor):
-                d = a._data
-                key.append((d.shape, d.dtype, a._requires_grad))
-            else:
-                key.append(_constant_key(a, i, self._fn.__name__))
-        key = tuple(key)
-        for program in self._programs.get(key, ()):
-            if program.fits():
-                try:
-                    result = program.fn(*args)
-                except Retrace:
-                    self._programs[key].remove(program)
-                    break
-                self._latest = program
-                return result
-        return self._trace(key, args)
+            if not isinstance(a, Tensor):
+                _check_constant(a, i, self._fn.__name__)
+        programs = self._programs.setdefault(len(args), [])
+        for program in programs:
+            if program is latest:
+                continue
+            try:
+                result = program.fn(*args)
+            except Retrace:
+                continue
+            self._latest, self._latest_nargs = program, len(args)
+            return result
+        return self._trace(programs, args)
 
-    def _trace(self, key: tuple, args: tuple) -> Any:
+    def _trace(self, programs: list, args: tuple) -> Any:
         names = []
         for i, a in enumerate(args):
             if isinstance(a, Tensor):
@@ -93,7 +93,9 @@ class CompiledStep:
             fn_name = "step"                                  # a lambda or a callable object
         tr = Trace(fn_name, names)
         for i, (a, n) in enumerate(zip(args, names)):
-            if n is not None:
+            if n is None:
+                tr.constants[i] = a
+            else:
                 if id(a._data) in tr.values:
                     raise TraceError(f"tg.compile: arguments {tr.values[id(a._data)].index} and {i} share one array; "
                                      "pass distinct tensors")
@@ -105,9 +107,10 @@ class CompiledStep:
         source, ns = generate(tr, spec)
         code = builtins.compile(source, f"<tg.compile {tr.fn_name}>", "exec")
         exec(code, ns)
-        program = Program(source, ns[tr.fn_name], tr.modules)
-        self._programs.setdefault(key, []).append(program)
-        self._latest = program
+        program = Program(source, ns[tr.fn_name])
+        programs.append(program)
+        del programs[:-MAX_PROGRAMS]
+        self._latest, self._latest_nargs = program, len(args)
         self.traces += 1
         return result
 
@@ -118,13 +121,10 @@ class CompiledStep:
         return self._latest.source
 
 
-def _constant_key(a: Any, i: int, name: str) -> Any:
-    try:
-        hash(a)
-    except TypeError:
+def _check_constant(a: Any, i: int, name: str) -> None:
+    if not isinstance(a, (bool, int, float, str, type(None))):
         raise TypeError(f"tg.compile: argument {i} of {name}() is a {type(a).__name__}; a compiled step takes "
-                        "Tensors (or hashable constants such as numbers)") from None
-    return ("constant", type(a), a)
+                        "Tensors, or numbers and strings (which become part of its signature)")
 
 
 def _result_spec(tr: Trace, result: Any) -> Any:

@@ -94,15 +94,16 @@ def _set_grad(tensor: Tensor, g: Any, private: bool) -> None:
 
 
 def _check_targets(t: np.ndarray, classes: int, ignore_index: int, op: str) -> None:
-    """The range check nn.functional makes of class targets, for every replayed batch."""
-    if not t.size:
-        return
-    lo, hi = t.min(), t.max()
-    if lo <= ignore_index <= hi and (t == ignore_index).any():
-        raise ValueError(f"{op}: this batch holds targets equal to ignore_index={ignore_index}, which the compiled "
-                         "step does not support; call the function eagerly for such batches")
-    if lo < 0 or hi >= classes:
-        raise ValueError(f"{op}: target holds class {int(lo if lo < 0 else hi)}, outside [0, {classes}) for input "
+    """The check nn.functional makes of class targets, for every replayed batch: each a class in
+    [0, classes), none equal to ignore_index (a compiled step has no ignored rows). Viewed as unsigned,
+    a negative target is huge, so one reduction checks both ends."""
+    if t.size and (t.view(np.uint64 if t.itemsize == 8 else f"u{t.itemsize}").max() >= classes
+                   or (0 <= ignore_index < classes and (t == ignore_index).any())):
+        lo, hi = int(t.min()), int(t.max())
+        if lo <= ignore_index <= hi and (t == ignore_index).any():
+            raise ValueError(f"{op}: this batch holds targets equal to ignore_index={ignore_index}, which a compiled "
+                             "step does not support; call the step's function eagerly for such batches")
+        raise ValueError(f"{op}: target holds class {lo if lo < 0 else hi}, outside [0, {classes}) for input "
                          f"with {classes} classes")
 
 

@@ -63,6 +63,7 @@ class Trace:
 
     def __init__(self, fn_name: str, arg_names: List[str]) -> None:
         self.fn_name, self.arg_names = fn_name, arg_names
+        self.constants: Dict[int, Any] = {}    # position -> a non-Tensor argument (part of the signature)
         self.values: Dict[int, Value] = {}     # id(ndarray) -> Value
         self.keep: list = []                   # the arrays themselves, so their ids stay unique
         self.events: list = []                 # ("op", Node) ("cmp", ...) ("backward", ...) ("step", opt) ...
