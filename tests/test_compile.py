@@ -298,3 +298,34 @@ def test_eager_mode_is_untouched_after_tracing():
     model = mlp([3, 2], "relu", 0)
     tg.compile(lambda x: model(x).sum())(tg.randn(2, 3))
     assert (Function.__dict__["apply"], Tensor.__dict__["backward"], Tensor.__dict__["item"]) == before
+
+
+def test_replayed_batches_are_checked_like_eager_and_lr_changes_are_seen():
+    model = mlp([4, 5, 3], "relu", 0)
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    twin = mlp([4, 5, 3], "relu", 0)
+    twin_opt = optim.SGD(twin.parameters(), lr=0.1)
+    step, eager = tg.compile(make_step(model, opt, "ce")), make_step(twin, twin_opt, "ce")
+    x, y = next(batches(1, 6, 4, 3, "ce", np.float32))
+    step(x, y); eager(x, y)
+    for bad in ([0, 1, 2, 3, 0, 1], [0, -1, 2, 1, 0, 1], [0, -100, 2, 1, 0, 1]):
+        before = [p.numpy().copy() for p in model.parameters()]
+        with pytest.raises(ValueError, match="cross_entropy"):
+            step(x, tg.tensor(np.array(bad)))
+        assert all(np.array_equal(b, p.numpy()) for b, p in zip(before, model.parameters()))   # nothing changed
+    sched = optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)
+    twin_sched = optim.lr_scheduler.StepLR(twin_opt, step_size=1, gamma=0.5)
+    for _ in range(3):
+        step(x, y); eager(x, y); sched.step(); twin_sched.step()
+    assert_same_params(model, twin, "with a scheduler")
+    assert step.traces == 1
+
+
+def test_models_backprop_prints_the_generated_step(capsys):
+    from models.cli import main
+    assert main(["backprop", "digits_mlp", "--batch-size", "4"]) == 0
+    out = capsys.readouterr().out
+    assert "def train_step(x_tensor, y_tensor):" in out
+    assert "np.matmul(d_linear2.T, relu1, out=d_linear2_weight)" in out and "(4, 32)" in out
+    assert main(["backprop", "no_such_model"]) == 2
+    assert "unknown model" in capsys.readouterr().err
