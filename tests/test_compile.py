@@ -329,3 +329,61 @@ def test_models_backprop_prints_the_generated_step(capsys):
     assert "np.matmul(d_linear2.T, relu1, out=d_linear2_weight)" in out and "(4, 32)" in out
     assert main(["backprop", "no_such_model"]) == 2
     assert "unknown model" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", ["rabbit_cat_mlp", "catnoncat_deep", "cnn_binary", "digits_mlp", "mnist_binary",
+                                  "mnist_mlp", "mnist_cnn"])
+def test_every_registry_model_compiled_equals_eager(name):
+    from models.registry import get_spec
+    spec = get_spec(name)
+    models_ = []
+    for _ in range(2):
+        tg.manual_seed(3)
+        models_.append(spec.build())
+    rng = np.random.default_rng(0)
+    batch = 3
+    x = tg.tensor(rng.random((batch, *spec.default_input_shape), dtype=np.float32))
+    if spec.head == "sigmoid":
+        y, loss_fn = tg.tensor(rng.integers(0, 2, (batch, 1)).astype(np.float32)), F.binary_cross_entropy_with_logits
+    else:
+        y, loss_fn = tg.tensor(rng.integers(0, spec.default_num_outputs, batch)), F.cross_entropy
+    steps = []
+    for m in models_:
+        r = spec.recipe
+        opt = optim.SGD(m.parameters(), lr=r.lr) if r.optimizer == "sgd" else \
+            optim.Adam(m.parameters(), lr=r.lr, weight_decay=r.weight_decay or 0)
+
+        def step(x, y, m=m, opt=opt):
+            opt.zero_grad()
+            loss = loss_fn(m(x), y)
+            loss.backward()
+            opt.step()
+            return loss
+        steps.append(step)
+    compiled = tg.compile(steps[1])
+    for _ in range(4):
+        assert steps[0](x, y).item() == compiled(x, y).item()
+    assert_same_params(models_[0], models_[1], name)
+    assert compiled.traces == 1
+
+
+@given(channels=st.integers(1, 3), kernel=st.integers(1, 3), pool=st.booleans(), padding=st.integers(0, 1),
+       opt_name=st.sampled_from(["sgd_momentum", "adam", "rmsprop"]))
+def test_drawn_cnns_equal_eager(channels, kernel, pool, padding, opt_name):
+    def build():
+        tg.manual_seed(2)
+        layers = [nn.Conv2d(2, channels, kernel, padding=padding), nn.ReLU()]
+        side = 6 + 2 * padding - kernel + 1
+        if pool:
+            layers.append(nn.MaxPool2d(2))
+            side //= 2
+        return nn.Sequential(*layers, nn.Flatten(), nn.Linear(channels * side * side, 3))
+    a, b = build(), build()
+    sa = make_step(a, OPTIMIZERS[opt_name](a.parameters()), "ce")
+    sb = tg.compile(make_step(b, OPTIMIZERS[opt_name](b.parameters()), "ce"))
+    rng = np.random.default_rng(4)
+    x = tg.tensor(rng.standard_normal((3, 2, 6, 6)).astype(np.float32))
+    y = tg.tensor(rng.integers(0, 3, 3))
+    for _ in range(3):
+        assert sa(x, y).item() == sb(x, y).item()
+    assert_same_params(a, b, "drawn cnn")

@@ -365,8 +365,8 @@ def _emit_step(prog: Program, opt: Any, params: list, stored: Dict[int, str]) ->
         grad = stored.get(id(p), f"{h}.grad._data")
         if plain:
             t = prog.tmp(f"step_{v.name}", v.shape, v.dtype)
-            prog.line(f"np.multiply({grad}, lr{gi}, out={t})", f"SGD: lr · d{v.name}")
-            prog.line(f"np.subtract({v.name}, {t}, out={v.name})", f"SGD: {v.name} −= lr · d{v.name}")
+            prog.line(f"np.multiply({grad}, lr{gi}, out={t})", "SGD: lr · gradient")
+            prog.line(f"np.subtract({v.name}, {t}, out={v.name})", f"SGD: {v.name} −= lr · gradient")
         else:
             prog.line(f"{oname}._update({h}, {grad}, {gname}, _opt_state({oname}, {h}, {gname}))",
                       f"{type(opt).__name__} update of {v.name} (the optimizer's own kernel)")
