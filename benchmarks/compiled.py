@@ -54,16 +54,9 @@ def ratio(per_round: Dict[str, list], a: str, b: str) -> float:
 def compiled_trainer(model: str, batch: int) -> Tuple[Callable[[], Any], Any]:
     """The eager benchmark step of tinygrad_np, wrapped in tg.compile."""
     import tinygrad_np as tg
+    from models.backprop import training_step
     t = train.make_trainer("tinygrad_np", model, batch)
-    m, opt, loss_fn = t.model, t.opt, t.loss_fn
-
-    def step(x, y):
-        opt.zero_grad()
-        loss = loss_fn(m(x), y)
-        loss.backward()
-        opt.step()
-        return loss
-    compiled = tg.compile(step)
+    compiled = tg.compile(training_step(t.model, t.opt, t.loss_fn))
     x, y = t.x, t.y
     return (lambda: compiled(x, y)), t
 

@@ -7,6 +7,7 @@ one NumPy line per op — is printed. No data is read and nothing is trained or 
 from __future__ import annotations
 
 import argparse
+from typing import Any, Callable
 
 import numpy as np
 
@@ -19,6 +20,17 @@ def add_parser(sub: argparse._SubParsersAction, positive_int) -> None:
     b.add_argument("--batch-size", type=positive_int, default=8, help="rows of the synthetic batch (default 8)")
     b.add_argument("--optimizer", choices=("sgd", "adam"), default="sgd",
                    help="the update written into the step (default sgd: θ −= lr·dθ, the seeds' rule)")
+
+
+def training_step(model: Any, opt: Any, loss_fn: Callable) -> Callable:
+    """`train_step(x, y)`: zero_grad, loss, backward, step — the step `backprop` and the benchmarks compile."""
+    def train_step(x, y):
+        opt.zero_grad()
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+    return train_step
 
 
 def step_source(spec: ModelSpec, batch_size: int = 8, optimizer: str = "sgd") -> str:
@@ -40,13 +52,6 @@ def step_source(spec: ModelSpec, batch_size: int = 8, optimizer: str = "sgd") ->
         y = tg.tensor(rng.integers(0, spec.default_num_outputs, batch_size))
         loss_fn = F.cross_entropy
 
-    def train_step(x, y):
-        opt.zero_grad()
-        loss = loss_fn(model(x), y)
-        loss.backward()
-        opt.step()
-        return loss
-
-    compiled = tg.compile(train_step)
+    compiled = tg.compile(training_step(model, opt, loss_fn))
     compiled(x, y)
     return compiled.source()

@@ -228,7 +228,8 @@ def _emit_op(prog: Program, node: Node) -> None:
     args = [prog.ref(i) for i in node.inputs] + [f"{k}={prog.ref(v)}" for k, v in node.kwargs.items()]
     user = not node.op.__module__.startswith("tinygrad_np.")
     what = f"{name}: your Function's own forward" if user else f"{name} (the library's kernel)"
-    prog.line(f"{ctx} = _ctx({name}, {node.needs!r}, {node.record})", f"{name}: a node for its backward")
+    meta = prog.const(tuple((tuple(v.shape), v.dtype) for v in node.outputs), "meta_" + node.outputs[0].name)
+    prog.line(f"{ctx} = _ctx({name}, {node.needs!r}, {node.record}, {meta})", f"{name}: a node for its backward")
     outs = ", ".join(v.name for v in node.outputs)
     call = f"{name}.forward({', '.join([ctx] + args)})"
     if len(node.outputs) == 1:
@@ -292,14 +293,11 @@ def _node_backward(prog: Program, node: Node, gouts: List[Optional[G]]) -> List[
             gs.append(g)
         return EMITTERS[node.op].backward(prog, node, gs)
     name = prog.named(node.op, node.op.__name__)
-    outs = [v.name for v in node.outputs]
     names = [prog.local("d_" + (i.name if isinstance(i, Value) else "const")) if need else "_"
              for i, need in zip(node.inputs, node.needs)]
-    meta = prog.const(tuple((tuple(v.shape), v.dtype) for v in node.outputs), "meta_" + outs[0])
-    gtuple = "(" + ", ".join("None" if g is None else g.name for g in gouts) + ("," if len(gouts) == 1 else "") + ")"
+    glist = "[" + ", ".join("None" if g is None else g.name for g in gouts) + "]"
     lhs = ", ".join(names) + ("," if len(names) == 1 else "")
-    prog.line(f"{lhs} = _backward({name}, {node.ctx_name}, {gtuple}, {meta}, {len(node.inputs)})",
-              f"{name}: its own backward")
+    prog.line(f"{lhs} = run_node({node.ctx_name}, {glist})", f"{name}: its own backward")
     result: List[Optional[G]] = []
     for i, (inp, n) in enumerate(zip(node.inputs, names)):
         if n == "_":

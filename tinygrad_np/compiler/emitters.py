@@ -75,27 +75,27 @@ class ReLUEmit(Emitter):
         return [gx]
 
 
-def _binary_accepts(node: Node) -> bool:
-    return not node.kwargs and any(_is_value(a) for a in node.inputs[:2])
+class BinaryEmit(Emitter):
+    """Add, Sub, Mul: one ufunc into the output's buffer; `backward` per op below."""
+    ufunc = ""
 
-
-class AddEmit(Emitter):
-    accepts = staticmethod(_binary_accepts)
+    def accepts(self, node):
+        return not node.kwargs and any(_is_value(a) for a in node.inputs[:2])
 
     def forward(self, prog, node):
         a, b = (prog.ref(i) for i in node.inputs)
-        prog.line(f"np.add({a}, {b}, out={prog.buf(node.outputs[0])})", "Add")
+        prog.line(f"np.{self.ufunc}({a}, {b}, out={prog.buf(node.outputs[0])})", node.op.__name__)
+
+
+class AddEmit(BinaryEmit):
+    ufunc = "add"
 
     def backward(self, prog, node, g):
         return [g[0].shared(), g[0].shared()]                          # both inputs get G itself
 
 
-class SubEmit(Emitter):
-    accepts = staticmethod(_binary_accepts)
-
-    def forward(self, prog, node):
-        a, b = (prog.ref(i) for i in node.inputs)
-        prog.line(f"np.subtract({a}, {b}, out={prog.buf(node.outputs[0])})", "Sub")
+class SubEmit(BinaryEmit):
+    ufunc = "subtract"
 
     def backward(self, prog, node, g):
         gy = None
@@ -105,12 +105,8 @@ class SubEmit(Emitter):
         return [g[0].shared(), gy]
 
 
-class MulEmit(Emitter):
-    accepts = staticmethod(_binary_accepts)
-
-    def forward(self, prog, node):
-        a, b = (prog.ref(i) for i in node.inputs)
-        prog.line(f"np.multiply({a}, {b}, out={prog.buf(node.outputs[0])})", "Mul")
+class MulEmit(BinaryEmit):
+    ufunc = "multiply"
 
     def backward(self, prog, node, g):
         x, y = node.inputs

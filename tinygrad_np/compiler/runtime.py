@@ -1,6 +1,6 @@
 """The few helpers a generated step calls: each does what the eager engine does at that point.
 
-They are named in the generated source (`_ctx`, `_backward`, `_fit`, `_set_grad`, ...), so a reader
+They are named in the generated source (`_ctx`, `run_node`, `_fit`, `_set_grad`, ...), so a reader
 of a program can look them up here; every one mirrors one line of autograd.py or optimizer.py.
 """
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import fit_gradient, sum_to_shape
+from ..autograd import fit_gradient, run_node, sum_to_shape
 from ..tensor import Tensor
 
 _new = object.__new__
@@ -20,11 +20,16 @@ class Retrace(Exception):
     """Raised by a program's guard, before it changes anything: the step must be traced again."""
 
 
-def _ctx(op: type, needs: tuple, record: bool) -> Any:
-    """A fresh node for a library or user Function, as Function.apply makes one."""
+def _ctx(op: type, needs: tuple, record: bool, out_meta: tuple) -> Any:
+    """A fresh node for a library or user Function, as Function.apply makes one; `parents` only stands in
+    for the inputs' count, which is all autograd.run_node reads of it."""
     ctx = _new(op)
     ctx.needs_input_grad = needs
     ctx._record = record
+    ctx.parents = needs
+    if len(out_meta) > 1:
+        ctx.n_outputs = len(out_meta)
+        ctx._out_meta = list(out_meta)
     return ctx
 
 
@@ -34,24 +39,6 @@ def _arr(out: Any) -> np.ndarray:
 
 def _arrs(outs: tuple) -> tuple:
     return tuple(o if type(o) is np.ndarray else np.asarray(o) for o in outs)
-
-
-def _backward(op: type, ctx: Any, out_grads: tuple, out_meta: tuple, n_inputs: int) -> tuple:
-    """autograd.run_node for a Function replayed through its own backward."""
-    if len(out_grads) == 1:
-        grads = None if out_grads[0] is None else op.backward(ctx, out_grads[0])
-    elif all(g is None for g in out_grads):
-        grads = None
-    else:
-        grads = op.backward(ctx, *[np.zeros(shape, dtype) if g is None else g
-                                   for g, (shape, dtype) in zip(out_grads, out_meta)])
-    if grads is None:
-        return (None,) * n_inputs
-    if type(grads) is not tuple:
-        grads = (grads,)
-    if len(grads) != n_inputs:
-        raise RuntimeError(f"{op.__name__}.backward returned {len(grads)} gradients for {n_inputs} inputs")
-    return grads
 
 
 class _Shape:
@@ -122,4 +109,4 @@ def _out(a: np.ndarray, private: bool) -> Tensor:
 
 HELPERS = {name: obj for name, obj in globals().items() if name.startswith("_") and callable(obj)
            and not name.startswith("__") and name not in ("_new", "_make")}
-HELPERS.update(Retrace=Retrace, np=np, Tensor=Tensor, _make=_make, sum_to_shape=sum_to_shape)
+HELPERS.update(Retrace=Retrace, np=np, Tensor=Tensor, _make=_make, run_node=run_node)
