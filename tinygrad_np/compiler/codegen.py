@@ -21,13 +21,15 @@ from .trace import Const, Node, Trace, Value
 
 class G:
     """A gradient in the source: its name, static shape/dtype, and whether nothing else holds its array."""
-    __slots__ = ("name", "shape", "dtype", "private", "maybe_none")
+    __slots__ = ("name", "shape", "dtype", "private", "maybe_none", "constant")
 
-    def __init__(self, name: str, shape: tuple, dtype: Any, private: bool, maybe_none: bool = False) -> None:
+    def __init__(self, name: str, shape: tuple, dtype: Any, private: bool, maybe_none: bool = False,
+                 constant: Any = None) -> None:
         self.name, self.shape, self.dtype, self.private, self.maybe_none = name, shape, dtype, private, maybe_none
+        self.constant = constant             # the array itself when it is the same on every replay (the seed)
 
     def shared(self) -> "G":
-        return G(self.name, self.shape, self.dtype, False, self.maybe_none)
+        return G(self.name, self.shape, self.dtype, False, self.maybe_none, self.constant)
 
 
 def _literal(value: Any) -> bool:
@@ -141,13 +143,16 @@ def generate(tr: Trace, result_spec: Any) -> Tuple[str, dict]:
             prog.line(f"{v.name} = np.{ufunc.__name__}({prog.ref(a)}, {prog.ref(b)})", f"comparison {ufunc.__name__}")
         elif kind == "view":
             _, v, base = event
-            (prog.prologue if base.kind == "arg" else prog.body).append(
-                (f"{v.name} = {base.name}.reshape(-1)", "targets as one row"))
+            code = f"{v.name} = {base.name}" if len(base.shape) == 1 else f"{v.name} = {base.name}.reshape(-1)"
+            (prog.prologue if base.kind == "arg" else prog.body).append((code, "targets as one row"))
         elif kind == "check_targets":
             _, v, classes, ignore_index, op = event
             target = prog.prologue if v.kind == "arg" or v.name.endswith("_flat") else prog.body
-            target.append((f"_check_targets({v.name}, {classes}, {ignore_index}, {op!r})",
-                           f"{op}: every target a class in [0, {classes})"))
+            check = f"{v.name}.view(np.uint{8 * v.dtype.itemsize}).max() >= {classes}"   # negatives are huge
+            if 0 <= ignore_index < classes:
+                check += f" or ({v.name} == {ignore_index}).any()"
+            target.append((f"if {v.name}.size and ({check}): _check_targets({v.name}, {classes}, {ignore_index}, {op!r})",
+                           f"{op}: every target a class in [0, {classes}), as eager checks"))
         elif kind == "count_batch":
             prog.line(f"{event[1].name} += 1", "BatchNorm: num_batches_tracked")
         elif kind == "zero_grad":
@@ -205,7 +210,9 @@ def _returns(prog: Program, spec: Any) -> str:
     if spec is None:
         return "None"
     if isinstance(spec, Value):
-        return f"_out({spec.name}, {spec.name in prog.private_values})"
+        if spec.name in prog.private_values:
+            return f"_make({spec.name}, False, None)"
+        return f"_out({spec.name}, False)"
     kind, items = spec
     inner = ", ".join(_returns(prog, s) for s in items)
     if kind is tuple:
@@ -247,9 +254,9 @@ def _emit_backward(prog: Program, plan: dict, zeroed: set, stored: Dict[int, str
         prog.line(f"{seed} = np.ones({tuple(root.shape)!r}, np.{root.dtype.name})", "backward: d loss / d loss = 1")
         grads[(id(root_node), plan["root_index"])] = G(seed, root.shape, root.dtype, False)
     else:
-        prog.ns[seed] = np.ones(root.shape, root.dtype)
+        prog.ns[seed] = ones = np.ones(root.shape, root.dtype)
         prog.header.append(f"# {seed}: ones {tuple(root.shape)} — backward starts from d loss / d loss = 1")
-        grads[(id(root_node), plan["root_index"])] = G(seed, root.shape, root.dtype, False)
+        grads[(id(root_node), plan["root_index"])] = G(seed, root.shape, root.dtype, False, constant=ones)
     leaves: Dict[int, Tuple[Any, G]] = {}
     for node, route in zip(plan["order"], plan["routes"]):
         gouts = [grads.pop((id(node), k), None) for k in range(len(node.outputs))]
@@ -276,12 +283,22 @@ def _emit_backward(prog: Program, plan: dict, zeroed: set, stored: Dict[int, str
         h = prog.holder(t)
         private = g.private and not g.maybe_none and uses[g.name] == 1
         if id(t) in zeroed and private:
-            prog.line(f"{h}.grad = _make({g.name}, False, None)", f"backward: {h[2:] if h.startswith('P_') else h}.grad")
+            # zero_grad set .grad to None earlier in this step and nothing read it since: that line is dead,
+            # and one Tensor kept with the program wraps the gradient buffer (cheaper than a new one per step)
+            prog.body = [line for line in prog.body if line[0] != f"{h}.grad = None"]
+            holder = prog.named(_make_tensor(g), f"GRAD_{g.name}")
+            prog.line(f"{holder}._data = {g.name}", "backward: the gradient buffer ...")
+            prog.line(f"{h}.grad = {holder}", f"... is {h[2:] if h.startswith('P_') else h}.grad")
             stored[id(t)] = g.name
         else:
             prog.line(f"_set_grad({h}, {g.name}, {private})", "backward: store or add to .grad")
             stored.pop(id(t), None)
         zeroed.discard(id(t))
+
+
+def _make_tensor(g: G) -> Any:
+    from ..tensor import Tensor
+    return Tensor._make(np.empty(g.shape, g.dtype), False, None)
 
 
 def _node_backward(prog: Program, node: Node, gouts: List[Optional[G]]) -> List[Optional[G]]:

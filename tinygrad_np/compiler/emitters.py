@@ -186,8 +186,7 @@ class CrossEntropyEmit(Emitter):
         x, t = node.inputs[0], node.inputs[1]
         M = x.shape[0]
         pr, rows = prog.scratch[id(node)]
-        scale = prog.local("ce_scale")
-        prog.line(f"{scale} = {g[0].name} / {M}", "CrossEntropy: upstream / N")
+        scale = _scale(prog, "ce_scale", g[0], lambda u: u / M, f"{g[0].name} / {M}", "CrossEntropy: upstream / N")
         gx = prog.new_grad(x)
         prog.line(f"np.multiply({pr}, {scale}, out={gx.name})", "CrossEntropy: dX = softmax / N ...")
         prog.line(f"{gx.name}[{rows}, {prog.ref(t)}] -= {scale}", "CrossEntropy: ... − onehot / N")
@@ -212,8 +211,9 @@ class MSEEmit(Emitter):
     def backward(self, prog, node, g):
         x, y = node.inputs
         d = prog.scratch[id(node)]
-        scale = prog.local("mse_scale")
-        prog.line(f"{scale} = 2 * ({g[0].name} / {int(np.prod(x.shape))})", "MSE: 2 · upstream / N")
+        n = int(np.prod(x.shape))
+        scale = _scale(prog, "mse_scale", g[0], lambda u: 2 * (u / n), f"2 * ({g[0].name} / {n})",
+                       "MSE: 2 · upstream / N")
         gx = prog.new_grad(x)
         prog.line(f"np.multiply({scale}, {d}, out={gx.name})", "MSE: dX = 2 (x − y) / N")
         gy = None
@@ -221,6 +221,16 @@ class MSEEmit(Emitter):
             gy = prog.new_grad(y)
             prog.line(f"np.negative({gx.name}, out={gy.name})", "MSE: dY = −dX")
         return [gx, gy]
+
+
+def _scale(prog: Any, name: str, g: Any, compute: Any, code: str, comment: str) -> str:
+    """A scalar factor of the upstream gradient: computed once at trace time when the upstream is the
+    constant seed (the same arithmetic, so the same bits), else a line of the program."""
+    if g.constant is not None:
+        return prog.const(compute(g.constant), name)
+    scale = prog.local(name)
+    prog.line(f"{scale} = {code}", comment)
+    return scale
 
 
 def _kw(kwargs: dict, key: str, expected: Any) -> bool:
