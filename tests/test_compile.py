@@ -391,3 +391,23 @@ def test_drawn_cnns_equal_eager(channels, kernel, pool, padding, opt_name):
     for _ in range(3):
         assert sa(x, y).item() == sb(x, y).item()
     assert_same_params(a, b, "drawn cnn")
+
+
+def test_tensors_made_from_values_inside_the_step_are_refused_and_indexing_by_a_target_replays():
+    model = mlp([3, 4], "relu", 0)
+
+    @tg.compile
+    def uses_one_hot(x, y):
+        return (model(x) * F.one_hot(y, 4)).sum()
+    with pytest.raises(TraceError, match="made inside the step outside the graph"):
+        uses_one_hot(tg.randn(2, 3), tg.tensor(np.array([1, 3])))
+
+    @tg.compile
+    def picks(x, y):                                          # out[rows, y]: the index holds the argument y
+        out = model(x)
+        return out[np.arange(2), y].sum()
+    x = tg.randn(2, 3)
+    for labels in ([1, 3], [0, 2], [3, 3]):
+        y = tg.tensor(np.array(labels))
+        assert picks(x, y).item() == model(x)[np.arange(2), y].sum().item()
+    assert picks.traces == 1

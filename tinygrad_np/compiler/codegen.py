@@ -16,7 +16,7 @@ from .. import grad_mode
 from ..optim.sgd import SGD
 from .emitters import EMITTERS
 from .runtime import HELPERS, _Shape
-from .trace import Const, Node, Trace, Value
+from .trace import Const, Node, Pack, Trace, Value
 
 
 class G:
@@ -57,6 +57,8 @@ class Program:
 
     # ---- names --------------------------------------------------------------------------------------
     def ref(self, inp: Any) -> str:
+        if isinstance(inp, Pack):
+            return "(" + ", ".join(self.ref(i) for i in inp.items) + ("," if len(inp.items) == 1 else "") + ")"
         return inp.name if isinstance(inp, Value) else self.const(inp.value if isinstance(inp, Const) else inp)
 
     def const(self, value: Any, hint: str = "c") -> str:
@@ -237,7 +239,8 @@ def _emit_op(prog: Program, node: Node) -> None:
     what = f"{name}: your Function's own forward" if user else f"{name} (the library's kernel)"
     meta = prog.const(tuple((tuple(v.shape), v.dtype) for v in node.outputs), "meta_" + node.outputs[0].name)
     prog.line(f"{ctx} = _ctx({name}, {node.needs!r}, {node.record}, {meta})", f"{name}: a node for its backward")
-    outs = ", ".join(v.name for v in node.outputs)
+    # an output that is an input returned as it is keeps its name; rebinding a buffer's name would make it local
+    outs = ", ".join(v.name if v.kind == "op" and not v.buffer else "_" for v in node.outputs)
     call = f"{name}.forward({', '.join([ctx] + args)})"
     if len(node.outputs) == 1:
         prog.line(f"{outs} = _arr({call})", what)

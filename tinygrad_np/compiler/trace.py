@@ -58,6 +58,14 @@ class Const:
         self.value = value
 
 
+class Pack:
+    """A tuple argument holding traced values (an index such as `(rows, y)`): rebuilt at every replay."""
+    __slots__ = ("items",)
+
+    def __init__(self, items: list) -> None:
+        self.items = items
+
+
 class Trace:
     """What one eager run of the step did: values, op nodes and the other events, in order."""
 
@@ -74,7 +82,7 @@ class Trace:
         self.used_names: set = set()
         self.in_op = 0
         self.nodes_by_ctx: Dict[int, Node] = {}
-        self.grad_state: Dict[int, bool] = {}  # id(leaf Tensor) -> True once the step set its .grad to None
+        self.created: set = set()             # ids of Tensors made while tracing, other than op outputs
 
     # ---- values -----------------------------------------------------------------------------------
     def unique(self, base: str) -> str:
@@ -98,6 +106,10 @@ class Trace:
     def value_of_tensor(self, t: Tensor) -> Value:
         v = self.values.get(id(t._data))
         if v is None:
+            if id(t) in self.created:
+                raise TraceError("tg.compile: a tensor made inside the step outside the graph (by tg.tensor, "
+                                 "Tensor(...), a factory or a helper such as F.one_hot reading values) feeds an op; "
+                                 "a replay would reuse its first contents. Make it before the step and pass it in")
             v = self.add_value(t._data, self.extern_name(t), "extern", holder=t)
         return v
 
@@ -126,6 +138,10 @@ class Trace:
                                      "capture it — compute it with tensor operations")
                 base = base.base
             return Const(a)
+        if type(a) is tuple:
+            items = [self.resolve(i, op_name) for i in a]
+            if any(not isinstance(i, Const) for i in items):
+                return Pack(items)
         return Const(a)
 
     def rename_externs(self) -> None:
@@ -157,6 +173,8 @@ _orig_step = Optimizer.step
 _orig_opt_zero = Optimizer.zero_grad
 _orig_mod_zero = Module.zero_grad
 _orig_cmp = Tensor._cmp
+_orig_make = Tensor._make
+_orig_init = Tensor.__init__
 _orig_arg = Tensor._arg
 
 
@@ -321,6 +339,23 @@ def _record_zero(tr: Optional[Trace], params: list, set_to_none: bool) -> None:
         tr.events.append(("zero_grad", params, set_to_none))
 
 
+def _recording_make(tr: Trace, make: Any) -> Any:
+    """Tensor._make, noting the Tensors made while tracing (op outputs are made by function.py's own
+    reference to the original, so they are not noted)."""
+    def recording(data: np.ndarray, requires_grad: bool, grad_fn: Any) -> Tensor:
+        t = make(data, requires_grad, grad_fn)
+        tr.created.add(id(t))
+        return t
+    return recording
+
+
+def _recording_init(tr: Trace) -> Any:
+    def init(self: Tensor, *args: Any, **kwargs: Any) -> None:
+        _orig_init(self, *args, **kwargs)
+        tr.created.add(id(self))
+    return init
+
+
 def _refuse_read(what: str) -> Any:
     def read(self: Tensor, *args: Any, **kwargs: Any) -> Any:
         raise TraceError(f"tg.compile: {what} reads a tensor's value while the step is being traced; a compiled "
@@ -365,6 +400,8 @@ def tracing(tr: Trace):
         for module in _RANDOM_USERS:
             swap(module, "default_generator", _refuse_random)
         swap(nn_functional, "_class_targets", _traced_class_targets)
+        swap(Tensor, "_make", staticmethod(_recording_make(tr, _orig_make)))
+        swap(Tensor, "__init__", _recording_init(tr))
         yield tr
     finally:
         for owner, name, old in reversed(saved):
