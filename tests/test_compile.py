@@ -411,3 +411,29 @@ def test_tensors_made_from_values_inside_the_step_are_refused_and_indexing_by_a_
         y = tg.tensor(np.array(labels))
         assert picks(x, y).item() == model(x)[np.arange(2), y].sum().item()
     assert picks.traces == 1
+
+
+def test_an_eval_step_under_no_grad_and_gradient_accumulation_across_calls_match_eager():
+    model, twin = mlp([5, 6, 3], "tanh", 0, batchnorm=True), mlp([5, 6, 3], "tanh", 0, batchnorm=True)
+    model.eval(); twin.eval()
+
+    @tg.compile
+    def evaluate(x):
+        with tg.no_grad():
+            return model(x)
+    for x, _ in batches(3, 4, 5, 3, "ce", np.float32):
+        assert np.array_equal(evaluate(x).numpy(), twin(x).numpy())
+    assert evaluate.traces == 1
+    model.train(); twin.train()
+
+    def accumulate(m):
+        def step(x, y):                                       # no zero_grad: .grad adds up over calls
+            loss = F.cross_entropy(m(x), y)
+            loss.backward()
+            return loss
+        return step
+    compiled, eager = tg.compile(accumulate(model)), accumulate(twin)
+    for x, y in batches(3, 4, 5, 3, "ce", np.float32, seed=5):
+        assert compiled(x, y).item() == eager(x, y).item()
+    for (name, p), (_, q) in zip(model.named_parameters(), twin.named_parameters()):
+        assert np.array_equal(p.grad.numpy(), q.grad.numpy()), name

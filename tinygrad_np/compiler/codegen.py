@@ -182,8 +182,8 @@ def generate(tr: Trace, result_spec: Any) -> Tuple[str, dict]:
         if name is None:
             value = tr.constants[i]
             checks += [(f"type(_constant{i})", type(value), f"argument {i}: a constant"), (f"_constant{i}", value, "")]
-    prog.ns["GRAD_MODE"] = grad_mode._state
-    checks.append(("GRAD_MODE['enabled']", grad_mode._state["enabled"], "grad mode"))
+    prog.ns["is_grad_enabled"] = grad_mode.is_grad_enabled      # the public call: robust to how the flag is kept
+    checks.append(("is_grad_enabled()", grad_mode.is_grad_enabled(), "grad mode"))
     for m, training in tr.modules:
         n = prog.named(m, "M_" + (tr.names.get(id(m)) or type(m).__name__.lower()))
         checks.append((f"{n}.training", training, f"train/eval of {n[2:]}"))

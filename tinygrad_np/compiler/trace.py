@@ -186,7 +186,7 @@ def _traced_apply(cls: type, *args: Any, **kwargs: Any) -> Any:
     inputs = [tr.resolve(a, name) for a in args]
     kw = {k: tr.resolve(v, name) for k, v in kwargs.items()}
     needs = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
-    record = True in needs and grad_mode._state["enabled"]
+    record = True in needs and grad_mode.is_grad_enabled()
     node = Node(cls, inputs, kw, needs, record, tr.module_prefix())
     tr.in_op += 1
     try:
