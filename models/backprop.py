@@ -36,7 +36,7 @@ def training_step(model: Any, opt: Any, loss_fn: Callable) -> Callable:
 def step_source(spec: ModelSpec, batch_size: int = 8, optimizer: str = "sgd") -> str:
     """The generated program of one training step of `spec`'s model."""
     import tinygrad_np as tg
-    from tinygrad_np import nn, optim
+    from tinygrad_np import optim
     import tinygrad_np.nn.functional as F
 
     tg.manual_seed(0)

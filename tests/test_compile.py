@@ -437,3 +437,13 @@ def test_an_eval_step_under_no_grad_and_gradient_accumulation_across_calls_match
         assert compiled(x, y).item() == eager(x, y).item()
     for (name, p), (_, q) in zip(model.named_parameters(), twin.named_parameters()):
         assert np.array_equal(p.grad.numpy(), q.grad.numpy()), name
+
+
+def test_the_traced_call_and_the_replays_return_detached_copies():
+    model = mlp([3, 2], "relu", 0)
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    step = tg.compile(make_step(model, opt, "ce"))
+    x, y = next(batches(1, 4, 3, 2, "ce", np.float32))
+    kept = [step(x, y) for _ in range(3)]
+    assert all(t.grad_fn is None and not t.requires_grad for t in kept)
+    assert len({t.item() for t in kept}) == 3                 # each call's loss kept its own value

@@ -25,7 +25,7 @@ from typing import Any, Callable, Dict, List, Optional
 from ..tensor import Tensor
 from .codegen import generate
 from .runtime import Retrace
-from .trace import Trace, TraceError, Value, tracing
+from .trace import Trace, TraceError, tracing
 
 __all__ = ["compile", "CompiledStep", "TraceError"]
 
@@ -112,13 +112,22 @@ class CompiledStep:
         del programs[:-MAX_PROGRAMS]
         self._latest, self._latest_nargs = program, len(args)
         self.traces += 1
-        return result
+        return _detached(result)
 
     def source(self) -> str:
         """The generated program of the latest trace (or replay)."""
         if self._latest is None:
             raise RuntimeError(f"tg.compile: {self._fn.__name__} has not been called yet, so there is no program")
         return self._latest.source
+
+
+def _detached(result: Any) -> Any:
+    """The traced call returns what every replay returns: detached copies (the eager loss has a graph)."""
+    if isinstance(result, Tensor):
+        return Tensor._make(result._data.copy(), False, None)
+    if isinstance(result, (tuple, list)):
+        return type(result)(_detached(r) for r in result)
+    return result
 
 
 def _check_constant(a: Any, i: int, name: str) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import fit_gradient, run_node, sum_to_shape
+from ..autograd import fit_gradient, run_node
 from ..tensor import Tensor
 
 _new = object.__new__
