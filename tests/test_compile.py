@@ -44,7 +44,8 @@ def make_step(model, opt, loss_name):
     def step(x, y):
         opt.zero_grad()
         out = model(x)
-        loss = F.cross_entropy(out, y) if loss_name == "ce" else F.mse_loss(out, y)
+        loss = F.cross_entropy(out, y) if loss_name == "ce" else F.mse_loss(out, y) if loss_name == "mse" else \
+            F.binary_cross_entropy_with_logits(out, y)
         loss.backward()
         opt.step()
         return loss
@@ -57,6 +58,8 @@ def batches(n, batch, d_in, d_out, loss_name, dtype, seed=0):
         x = tg.tensor(rng.standard_normal((batch, d_in)).astype(dtype))
         if loss_name == "ce":
             y = tg.tensor(rng.integers(0, d_out, batch))
+        elif loss_name == "bce":
+            y = tg.tensor(rng.integers(0, 2, (batch, d_out)).astype(dtype))
         else:
             y = tg.tensor(rng.standard_normal((batch, d_out)).astype(dtype))
         yield x, y
@@ -91,7 +94,7 @@ def test_mlp_steps_equal_eager_bit_for_bit(opt_name):
 
 
 @given(sizes=st.lists(st.integers(1, 9), min_size=2, max_size=4), act=st.sampled_from(sorted(ACTIVATIONS)),
-       opt_name=st.sampled_from(sorted(OPTIMIZERS)), loss_name=st.sampled_from(["ce", "mse"]),
+       opt_name=st.sampled_from(sorted(OPTIMIZERS)), loss_name=st.sampled_from(["ce", "mse", "bce"]),
        dtype=st.sampled_from([np.float32, np.float64]), batch=st.integers(1, 6))
 def test_drawn_mlps_equal_eager(sizes, act, opt_name, loss_name, dtype, batch):
     if loss_name == "ce" and sizes[-1] < 2:

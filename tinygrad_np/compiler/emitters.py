@@ -15,7 +15,7 @@ import numpy as np
 
 from ..ops.binary import Add, MatMul, Mul, Sub
 from ..ops.layers import LinearOp
-from ..ops.loss import MSE, CrossEntropy
+from ..ops.loss import MSE, BCEWithLogits, CrossEntropy
 from ..ops.unary import Neg, ReLUOp
 from .trace import Const, Node, Value
 
@@ -223,6 +223,54 @@ class MSEEmit(Emitter):
         return [gx, gy]
 
 
+class BCEWithLogitsEmit(Emitter):
+    """The plain case: no weights, no pos_weight, mean; the target needs no gradient."""
+
+    def accepts(self, node):
+        x, y = node.inputs[0], node.inputs[1]
+        rest = node.inputs[2:]
+        return (_is_value(x) and _is_value(y) and y.shape == x.shape and not node.needs[1]
+                and all(isinstance(c, Const) and c.value is None for c in rest)
+                and _kw(node.kwargs, "weight", None) and _kw(node.kwargs, "pos_weight", None)
+                and _kw(node.kwargs, "reduction", "mean"))
+
+    def forward(self, prog, node):
+        x, y = node.inputs[0], node.inputs[1]
+        shape, dtype = x.shape, x.dtype
+        z, sp, neg, per = (prog.tmp(n, shape, dtype) for n in ("bce_z", "bce_softplus", "bce_relu_neg", "bce_per"))
+        xn, yn = prog.ref(x), prog.ref(y)
+        prog.line(f"np.abs({xn}, out={z})", "BCEWithLogits: |x|")
+        prog.line(f"np.negative({z}, out={z})", "BCEWithLogits: −|x|")
+        prog.line(f"np.exp({z}, out={z})", "BCEWithLogits: z = e^−|x| ≤ 1 (no overflow)")
+        prog.line(f"np.log1p({z}, out={sp})", "BCEWithLogits: log(1 + z)")
+        prog.line(f"np.negative({xn}, out={neg})", "BCEWithLogits: −x")
+        prog.line(f"np.maximum({neg}, 0, out={neg})", "BCEWithLogits: max(−x, 0)")
+        prog.line(f"np.add({sp}, {neg}, out={sp})", "BCEWithLogits: softplus(−x) = log(1 + e^−x)")
+        prog.line(f"np.subtract(1, {yn}, out={per})", "BCEWithLogits: 1 − y")
+        prog.line(f"np.multiply({per}, {xn}, out={per})", "BCEWithLogits: (1 − y)·x")
+        prog.line(f"np.add({per}, {sp}, out={per})", "BCEWithLogits: (1 − y)·x + softplus(−x)")
+        n = int(np.prod(shape))
+        prog.line(f"{node.outputs[0].name} = np.asarray(np.add.reduce({per}, axis=None) / {n})", "BCEWithLogits: mean")
+        prog.scratch[id(node)] = z
+
+    def backward(self, prog, node, g):
+        x, y = node.inputs[0], node.inputs[1]
+        z = prog.scratch[id(node)]
+        n = int(np.prod(x.shape))
+        scale = _scale(prog, "bce_scale", g[0], lambda u: u / n, f"{g[0].name} / {n}", "BCEWithLogits: upstream / N")
+        pos = prog.tmp("bce_x_nonneg", x.shape, np.bool_)
+        onepz = prog.tmp("bce_1_plus_z", x.shape, x.dtype)
+        sig = prog.local("bce_sigmoid")
+        gx = prog.new_grad(x)
+        prog.line(f"np.greater_equal({prog.ref(x)}, 0, out={pos})", "BCEWithLogits: x ≥ 0")
+        prog.line(f"np.add(1, {z}, out={onepz})", "BCEWithLogits: 1 + z")
+        prog.line(f"{sig} = np.where({pos}, 1, {z})", "BCEWithLogits: 1 or z (numerator of σ(x))")
+        prog.line(f"np.divide({sig}, {onepz}, out={sig})", "BCEWithLogits: σ(x), stable on both sides")
+        prog.line(f"np.subtract({sig}, {prog.ref(y)}, out={sig})", "BCEWithLogits: σ(x) − y")
+        prog.line(f"np.multiply({scale}, {sig}, out={gx.name})", "BCEWithLogits: dX = (σ(x) − y) / N")
+        return [gx] + [None] * (len(node.inputs) - 1)
+
+
 def _scale(prog: Any, name: str, g: Any, compute: Any, code: str, comment: str) -> str:
     """A scalar factor of the upstream gradient: computed once at trace time when the upstream is the
     constant seed (the same arithmetic, so the same bits), else a line of the program."""
@@ -242,4 +290,4 @@ def _kw(kwargs: dict, key: str, expected: Any) -> bool:
 
 EMITTERS: Dict[type, Emitter] = {LinearOp: LinearEmit(), ReLUOp: ReLUEmit(), Add: AddEmit(), Sub: SubEmit(),
                                  Mul: MulEmit(), Neg: NegEmit(), MatMul: MatMulEmit(),
-                                 CrossEntropy: CrossEntropyEmit(), MSE: MSEEmit()}
+                                 CrossEntropy: CrossEntropyEmit(), MSE: MSEEmit(), BCEWithLogits: BCEWithLogitsEmit()}
