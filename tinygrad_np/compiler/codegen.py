@@ -102,6 +102,10 @@ class Program:
     def line(self, code: str, comment: str) -> None:
         self.body.append((code, comment))
 
+    def lines(self, op: str, items: List[Tuple[str, str]]) -> None:
+        """Several lines of one op, each commented `op: what`."""
+        self.body.extend((code, f"{op}: {what}") for code, what in items)
+
     def holder(self, t: Any) -> str:
         """The name of the Tensor object itself (a parameter, or an argument's Tensor)."""
         v = self.tr.value_of_tensor(t)

@@ -172,14 +172,15 @@ class CrossEntropyEmit(Emitter):
         ls = prog.tmp("ce_logsum", (M,), x.dtype)
         per = prog.tmp("ce_per_row", (M,), x.dtype)
         xn, tn = prog.ref(x), prog.ref(t)
-        prog.line(f"np.maximum.reduce({xn}, axis=1, keepdims=True, out={mx})", "CrossEntropy: row max")
-        prog.line(f"np.subtract({xn}, {mx}, out={sh})", "CrossEntropy: shifted = x − max")
-        prog.line(f"np.exp({sh}, out={pr})", "CrossEntropy: e^shifted")
-        prog.line(f"np.add.reduce({pr}, axis=1, out={s})", "CrossEntropy: Σ_c e^shifted")
-        prog.line(f"np.log({s}, out={ls})", "CrossEntropy: log Σ (≥ 0: s ≥ 1)")
-        prog.line(f"np.subtract({ls}, {sh}[{rows}, {tn}], out={per})", "CrossEntropy: −log p[target]")
-        prog.line(f"{out.name} = np.asarray(np.add.reduce({per}) / {M})", "CrossEntropy: mean over rows")
-        prog.line(f"np.divide({pr}, {s}[:, None], out={pr})", "CrossEntropy: softmax, kept for backward")
+        prog.lines("CrossEntropy", [
+            (f"np.maximum.reduce({xn}, axis=1, keepdims=True, out={mx})", "row max"),
+            (f"np.subtract({xn}, {mx}, out={sh})", "shifted = x − max"),
+            (f"np.exp({sh}, out={pr})", "e^shifted"),
+            (f"np.add.reduce({pr}, axis=1, out={s})", "Σ_c e^shifted"),
+            (f"np.log({s}, out={ls})", "log Σ (≥ 0: s ≥ 1)"),
+            (f"np.subtract({ls}, {sh}[{rows}, {tn}], out={per})", "−log p[target]"),
+            (f"{out.name} = np.asarray(np.add.reduce({per}) / {M})", "mean over rows"),
+            (f"np.divide({pr}, {s}[:, None], out={pr})", "softmax, kept for backward")])
         prog.scratch[id(node)] = (pr, rows)
 
     def backward(self, prog, node, g):
@@ -239,16 +240,17 @@ class BCEWithLogitsEmit(Emitter):
         shape, dtype = x.shape, x.dtype
         z, sp, neg, per = (prog.tmp(n, shape, dtype) for n in ("bce_z", "bce_softplus", "bce_relu_neg", "bce_per"))
         xn, yn = prog.ref(x), prog.ref(y)
-        prog.line(f"np.abs({xn}, out={z})", "BCEWithLogits: |x|")
-        prog.line(f"np.negative({z}, out={z})", "BCEWithLogits: −|x|")
-        prog.line(f"np.exp({z}, out={z})", "BCEWithLogits: z = e^−|x| ≤ 1 (no overflow)")
-        prog.line(f"np.log1p({z}, out={sp})", "BCEWithLogits: log(1 + z)")
-        prog.line(f"np.negative({xn}, out={neg})", "BCEWithLogits: −x")
-        prog.line(f"np.maximum({neg}, 0, out={neg})", "BCEWithLogits: max(−x, 0)")
-        prog.line(f"np.add({sp}, {neg}, out={sp})", "BCEWithLogits: softplus(−x) = log(1 + e^−x)")
-        prog.line(f"np.subtract(1, {yn}, out={per})", "BCEWithLogits: 1 − y")
-        prog.line(f"np.multiply({per}, {xn}, out={per})", "BCEWithLogits: (1 − y)·x")
-        prog.line(f"np.add({per}, {sp}, out={per})", "BCEWithLogits: (1 − y)·x + softplus(−x)")
+        prog.lines("BCEWithLogits", [
+            (f"np.abs({xn}, out={z})", "|x|"),
+            (f"np.negative({z}, out={z})", "−|x|"),
+            (f"np.exp({z}, out={z})", "z = e^−|x| ≤ 1 (no overflow)"),
+            (f"np.log1p({z}, out={sp})", "log(1 + z)"),
+            (f"np.negative({xn}, out={neg})", "−x"),
+            (f"np.maximum({neg}, 0, out={neg})", "max(−x, 0)"),
+            (f"np.add({sp}, {neg}, out={sp})", "softplus(−x) = log(1 + e^−x)"),
+            (f"np.subtract(1, {yn}, out={per})", "1 − y"),
+            (f"np.multiply({per}, {xn}, out={per})", "(1 − y)·x"),
+            (f"np.add({per}, {sp}, out={per})", "(1 − y)·x + softplus(−x)")])
         n = int(np.prod(shape))
         prog.line(f"{node.outputs[0].name} = np.asarray(np.add.reduce({per}, axis=None) / {n})", "BCEWithLogits: mean")
         prog.scratch[id(node)] = z
