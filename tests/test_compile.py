@@ -450,3 +450,14 @@ def test_the_traced_call_and_the_replays_return_detached_copies():
     kept = [step(x, y) for _ in range(3)]
     assert all(t.grad_fn is None and not t.requires_grad for t in kept)
     assert len({t.item() for t in kept}) == 3                 # each call's loss kept its own value
+
+
+def test_docs_compile_md_shows_the_program_models_backprop_prints(capsys):
+    from pathlib import Path
+    from models.cli import main
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "compile.md").read_text()
+    listed = doc[doc.index("```python\ndef train_step") + len("```python\n"):]
+    listed = listed[:listed.index("```")]
+    assert main(["backprop", "digits_mlp", "--batch-size", "32"]) == 0
+    printed = capsys.readouterr().out
+    assert printed[printed.index("def train_step"):] == listed
