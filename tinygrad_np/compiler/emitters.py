@@ -16,7 +16,7 @@ import numpy as np
 from ..ops.binary import Add, MatMul, Mul, Sub
 from ..ops.layers import LinearOp
 from ..ops.loss import MSE, BCEWithLogits, CrossEntropy
-from ..ops.unary import Neg, ReLUOp
+from ..ops.unary import Neg, ReLUOp, SigmoidOp, TanhOp
 from .trace import Const, Node, Value
 
 
@@ -72,6 +72,48 @@ class ReLUEmit(Emitter):
         prog.line(f"np.greater({out.name}, 0, out={mask})", "ReLUOp: where the output is positive")
         gx = prog.new_grad(node.inputs[0], shape=out.shape, dtype=out.dtype)
         prog.line(f"np.multiply({g[0].name}, {mask}, out={gx.name})", "ReLUOp: dX = G · [out > 0]")
+        return [gx]
+
+
+class TanhEmit(Emitter):
+    def forward(self, prog, node):
+        prog.line(f"np.tanh({prog.ref(node.inputs[0])}, out={prog.buf(node.outputs[0])})", "TanhOp")
+
+    def backward(self, prog, node, g):
+        out = node.outputs[0]
+        t = prog.tmp(out.name + "_slope", out.shape, out.dtype)
+        gx = prog.new_grad(node.inputs[0], shape=out.shape, dtype=out.dtype)
+        prog.lines("TanhOp", [(f"np.multiply({out.name}, {out.name}, out={t})", "out²"),
+                              (f"np.subtract(1, {t}, out={t})", "1 − out²"),
+                              (f"np.multiply({g[0].name}, {t}, out={gx.name})", "dX = G · (1 − out²)")])
+        return [gx]
+
+
+class SigmoidEmit(Emitter):
+    """σ(x) from e^−|x| ≤ 1, as SigmoidOp computes it (no overflow for any finite x)."""
+
+    def forward(self, prog, node):
+        x, out = node.inputs[0], node.outputs[0]
+        xn = prog.ref(x)
+        z = prog.tmp(out.name + "_z", out.shape, out.dtype)
+        pos = prog.tmp(out.name + "_nonneg", out.shape, np.bool_)
+        num = prog.local(out.name + "_num")
+        prog.lines("SigmoidOp", [
+            (f"np.abs({xn}, out={z})", "|x|"),
+            (f"np.negative({z}, out={z})", "−|x|"),
+            (f"np.exp({z}, out={z})", "z = e^−|x|"),
+            (f"np.greater_equal({xn}, 0, out={pos})", "x ≥ 0"),
+            (f"{num} = np.where({pos}, 1, {z}).astype(np.{out.dtype.name}, copy=False)", "1 or z"),
+            (f"np.add(1, {z}, out={z})", "1 + z"),
+            (f"np.divide({num}, {z}, out={prog.buf(out)})", "σ(x)")])
+
+    def backward(self, prog, node, g):
+        out = node.outputs[0]
+        t = prog.tmp(out.name + "_slope", out.shape, out.dtype)
+        gx = prog.new_grad(node.inputs[0], shape=out.shape, dtype=out.dtype)
+        prog.lines("SigmoidOp", [(f"np.multiply({g[0].name}, {out.name}, out={gx.name})", "G · σ"),
+                                 (f"np.subtract(1, {out.name}, out={t})", "1 − σ"),
+                                 (f"np.multiply({gx.name}, {t}, out={gx.name})", "dX = G · σ · (1 − σ)")])
         return [gx]
 
 
@@ -290,6 +332,7 @@ def _kw(kwargs: dict, key: str, expected: Any) -> bool:
     return isinstance(c, Const) and (c.value is expected or (expected is not None and c.value == expected))
 
 
-EMITTERS: Dict[type, Emitter] = {LinearOp: LinearEmit(), ReLUOp: ReLUEmit(), Add: AddEmit(), Sub: SubEmit(),
+EMITTERS: Dict[type, Emitter] = {LinearOp: LinearEmit(), ReLUOp: ReLUEmit(), TanhOp: TanhEmit(),
+                                 SigmoidOp: SigmoidEmit(), Add: AddEmit(), Sub: SubEmit(),
                                  Mul: MulEmit(), Neg: NegEmit(), MatMul: MatMulEmit(),
                                  CrossEntropy: CrossEntropyEmit(), MSE: MSEEmit(), BCEWithLogits: BCEWithLogitsEmit()}
