@@ -461,3 +461,11 @@ def test_docs_compile_md_shows_the_program_models_backprop_prints(capsys):
     assert main(["backprop", "digits_mlp", "--batch-size", "32"]) == 0
     printed = capsys.readouterr().out
     assert printed[printed.index("def train_step"):] == listed
+
+
+@pytest.mark.parametrize("act", ["sigmoid", "tanh", "leaky"])
+@pytest.mark.parametrize("loss_name", ["ce", "mse", "bce"])
+def test_activations_and_losses_written_out_equal_eager(act, loss_name):
+    step = train_both([5, 7, 4, 3], act, "adam", loss_name, np.float64, steps=6)
+    op = {"sigmoid": "SigmoidOp: σ(x)", "tanh": "TanhOp", "leaky": "LeakyReLUOp (the library's kernel)"}[act]
+    assert op in step.source()

@@ -80,13 +80,18 @@ class TanhEmit(Emitter):
         prog.line(f"np.tanh({prog.ref(node.inputs[0])}, out={prog.buf(node.outputs[0])})", "TanhOp")
 
     def backward(self, prog, node, g):
-        out = node.outputs[0]
-        t = prog.tmp(out.name + "_slope", out.shape, out.dtype)
-        gx = prog.new_grad(node.inputs[0], shape=out.shape, dtype=out.dtype)
-        prog.lines("TanhOp", [(f"np.multiply({out.name}, {out.name}, out={t})", "out²"),
-                              (f"np.subtract(1, {t}, out={t})", "1 − out²"),
-                              (f"np.multiply({g[0].name}, {t}, out={gx.name})", "dX = G · (1 − out²)")])
-        return [gx]
+        return _from_output(prog, node, g[0], "TanhOp", lambda o, t, gy, gx: [
+            (f"np.multiply({o}, {o}, out={t})", "out²"), (f"np.subtract(1, {t}, out={t})", "1 − out²"),
+            (f"np.multiply({gy}, {t}, out={gx})", "dX = G · (1 − out²)")])
+
+
+def _from_output(prog: Any, node: Node, g: Any, op: str, lines: Any) -> list:
+    """The backward of an elementwise op written from its output: `lines(out, scratch, G, dX)` are its lines."""
+    out = node.outputs[0]
+    t = prog.tmp(out.name + "_slope", out.shape, out.dtype)
+    gx = prog.new_grad(node.inputs[0], shape=out.shape, dtype=out.dtype)
+    prog.lines(op, lines(out.name, t, g.name, gx.name))
+    return [gx]
 
 
 class SigmoidEmit(Emitter):
@@ -108,13 +113,9 @@ class SigmoidEmit(Emitter):
             (f"np.divide({num}, {z}, out={prog.buf(out)})", "σ(x)")])
 
     def backward(self, prog, node, g):
-        out = node.outputs[0]
-        t = prog.tmp(out.name + "_slope", out.shape, out.dtype)
-        gx = prog.new_grad(node.inputs[0], shape=out.shape, dtype=out.dtype)
-        prog.lines("SigmoidOp", [(f"np.multiply({g[0].name}, {out.name}, out={gx.name})", "G · σ"),
-                                 (f"np.subtract(1, {out.name}, out={t})", "1 − σ"),
-                                 (f"np.multiply({gx.name}, {t}, out={gx.name})", "dX = G · σ · (1 − σ)")])
-        return [gx]
+        return _from_output(prog, node, g[0], "SigmoidOp", lambda o, t, gy, gx: [
+            (f"np.multiply({gy}, {o}, out={gx})", "G · σ"), (f"np.subtract(1, {o}, out={t})", "1 − σ"),
+            (f"np.multiply({gx}, {t}, out={gx})", "dX = G · σ · (1 − σ)")])
 
 
 class BinaryEmit(Emitter):
