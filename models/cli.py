@@ -1,4 +1,4 @@
-"""python -m models list | train NAME | evaluate RUN_DIR | predict RUN_DIR IMAGE..."""
+"""python -m models list | train NAME | evaluate RUN_DIR | predict RUN_DIR IMAGE... | backprop NAME"""
 from __future__ import annotations
 
 import argparse
@@ -11,6 +11,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
+from . import backprop
 from .registry import MODELS, DataSpec, ModelSpec, data_dict, get_spec, recipe_dict
 
 USER_ERRORS = (ValueError, TypeError, FileNotFoundError, FileExistsError, NotADirectoryError, PermissionError,
@@ -47,7 +48,7 @@ def _batch(text: str) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m models", description="Train, evaluate and use the seed models.")
-    sub = p.add_subparsers(dest="command", required=True, metavar="{list,train,evaluate,predict}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="{list,train,evaluate,predict,backprop}")
     sub.add_parser("list", help="the models with their default data and recipe")
     t = sub.add_parser("train", help="train a model, write a run folder")
     t.add_argument("name", help="model name (see list)")
@@ -71,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("predict", help="classify image files with a trained run")
     r.add_argument("run", metavar="RUN_DIR")
     r.add_argument("images", nargs="+", metavar="IMAGE", help="photo files; for digits/MNIST also .npy/.csv arrays")
+    backprop.add_parser(sub, _positive(int))
     return p
 
 
@@ -244,6 +246,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             return cmd_train(args)
         if args.command == "evaluate":
             return cmd_evaluate(args)
+        if args.command == "backprop":
+            print(backprop.step_source(get_spec(args.name), args.batch_size, args.optimizer), end="")
+            return 0
         return cmd_predict(args)
     except USER_ERRORS as e:
         print(f"python -m models {args.command}: error: {e}", file=sys.stderr)

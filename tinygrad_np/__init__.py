@@ -16,6 +16,7 @@ from .random import manual_seed
 from .serialization import load, save
 from .tensor import Tensor, tensor
 from . import data, nn, optim, viz  # the layers above the core
+from .compiler import compile  # noqa: A001  (tg.compile, like torch.compile)
 
 # PyTorch's aliases, as attributes only (not in __all__: a star import must not shadow the builtins)
 float = float32
@@ -30,3 +31,4 @@ __all__ = ["Tensor", "tensor", "cat", "stack", "where", "Function", "no_grad", "
            "is_grad_enabled", "zeros", "ones", "full", "zeros_like", "ones_like", "randn", "rand", "arange",
            "eye", "manual_seed", "gradcheck", "GradcheckError", "float32", "float64", "int32", "int64", "uint8",
            "bool_", "save", "load", "nn", "optim", "data", "viz", "ops"]
+# tg.compile is an attribute, not in __all__: a star import must not shadow the builtin compile
