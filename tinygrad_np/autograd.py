@@ -8,13 +8,16 @@
 A node runs once all of its consumers have run (Kahn's order), so it is called exactly once; no
 recursion, so a chain of 100,000 ops walks like a chain of 3. Leaf totals reach `.grad` at the end.
 
-This module imports nothing from the package: the Tensors it meets bring their own `_make`.
+Before a node's backward runs, arrays it saved are checked against in-place modification (versions.py),
+but only if any in-place op ran since they were saved. The Tensors it meets bring their own `_make`.
 """
 from __future__ import annotations
 
 from typing import Any, Dict, List
 
 import numpy as np
+
+from .versions import check_saved, clock
 
 _ndarray = np.ndarray
 
@@ -85,6 +88,8 @@ def count_consumers(start: Any) -> Dict[Any, int]:
 
 def run_node(node: Any, out_grads: List[Any]) -> tuple:
     """Call `node`'s backward; returns one gradient (or None) per input of the node."""
+    if node._saved_at < clock[0]:            # something was modified in place since this node saved arrays
+        check_saved(node)
     if node.n_outputs == 1:
         grads = None if out_grads[0] is None else type(node).backward(node, out_grads[0])
     elif all(g is None for g in out_grads):

@@ -14,6 +14,7 @@ import numpy as np
 
 from .grad_mode import _state
 from .tensor import Tensor
+from .versions import clock
 
 _ndarray = np.ndarray
 _new = object.__new__
@@ -33,10 +34,13 @@ class Function:
     n_outputs = 1          # class defaults: a multi-output node overrides them on the instance
     _retained = None       # {output index: Tensor} for tensors that called retain_grad()
     _out_meta: list
+    _saved_at = 1 << 62    # the version clock when forward saved arrays (versions.py); never checked if unset
 
     def save_for_backward(self, *arrays: Any) -> None:
-        """Keep arrays for backward; a no-op when nothing is being recorded (under no_grad)."""
+        """Keep arrays for backward; a no-op when nothing is being recorded (under no_grad). Records the
+        version clock, so backward can refuse an array modified in place since (versions.py)."""
         self.saved_tensors = arrays if self._record else ()
+        self._saved_at = clock[0]
 
     @staticmethod
     def forward(ctx: "Function", *args: Any, **kwargs: Any) -> Any:

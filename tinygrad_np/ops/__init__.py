@@ -8,6 +8,7 @@
     pool.py      MaxPool AvgPool
     layers.py    LinearOp DropoutOp BatchNormOp  (the fused ops behind nn layers)
     loss.py      CrossEntropy NLL BCE BCEWithLogits MSE
+    inplace.py   SetItem Fill, and the in-place methods (+= add_ zero_ copy_ t[i] = v ...) built on any op
     tensor_api.py  Tensor's methods and tg.cat/stack/where, each a call of one of these
 
 Each class keeps its chain-rule line right under its forward line. Gradients may come back in the
@@ -22,12 +23,15 @@ from .movement import Cat, Expand, GetItem, Permute, Reshape, Stack, Where
 from .pool import AvgPool, MaxPool
 from .reduce import AMax, AMin, ArgReduce, LogSoftmaxOp, LogSumExp, Mean, SoftmaxOp, Sum, Var
 from .tensor_api import attach, cat, stack, where
+from .inplace import Fill, SetItem
+from .inplace import attach as attach_inplace
 from .unary import Abs, Cast, Clamp, Exp, LeakyReLUOp, Log, Neg, ReLUOp, SigmoidOp, Sqrt, TanhOp
 
 attach()
+attach_inplace()
 
 __all__ = ["Add", "Sub", "Mul", "Div", "Pow", "MatMul", "Neg", "Exp", "Log", "Sqrt", "Abs", "TanhOp",
            "SigmoidOp", "ReLUOp", "LeakyReLUOp", "Clamp", "Cast", "Sum", "Mean", "Var", "AMax", "AMin",
            "ArgReduce", "LogSumExp", "SoftmaxOp", "LogSoftmaxOp", "Reshape", "Permute", "Expand", "GetItem",
            "Cat", "Stack", "Where", "Convolution", "MaxPool", "AvgPool", "LinearOp", "DropoutOp", "BatchNormOp",
-           "CrossEntropy", "NLL", "BCE", "BCEWithLogits", "MSE", "cat", "stack", "where"]
+           "SetItem", "Fill", "CrossEntropy", "NLL", "BCE", "BCEWithLogits", "MSE", "cat", "stack", "where"]
