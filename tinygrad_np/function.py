@@ -78,6 +78,39 @@ class Function:
     def __repr__(self) -> str:
         return f"<{type(self).__name__}>"
 
+    def name(self) -> str:
+        return type(self).__name__
+
+    @property
+    def next_functions(self) -> tuple:
+        """((node, output index), ...) per input, as PyTorch's grad_fn.next_functions: the input's grad_fn,
+        an `AccumulateGrad` for a leaf that requires grad, or (None, 0)."""
+        if self.parents is None:
+            raise RuntimeError(f"next_functions: the graph through {type(self).__name__} was freed by backward()")
+        out = []
+        for p, need in zip(self.parents, self.needs_input_grad):
+            if not need:
+                out.append((None, 0))
+            elif p.grad_fn is not None:
+                out.append((p.grad_fn, p._out_index))
+            else:
+                out.append((AccumulateGrad(p), 0))
+        return tuple(out)
+
+
+class AccumulateGrad:
+    """The graph's view of a leaf that requires grad (`.variable` is the leaf), as in PyTorch."""
+
+    def __init__(self, variable: Tensor) -> None:
+        self.variable = variable
+        self.next_functions = ()
+
+    def name(self) -> str:
+        return "AccumulateGrad"
+
+    def __repr__(self) -> str:
+        return "<AccumulateGrad>"
+
 
 def _wrap_outputs(ctx: Function, outs: tuple, args: tuple, record: bool) -> tuple:
     """Several outputs share one node; only float outputs are differentiable (indices are not)."""

@@ -16,6 +16,7 @@ from typing import Any, Callable, Iterator, Mapping, Optional
 import numpy as np
 
 from ..dtypes import as_array, check_float_dtype
+from ..device import check_device
 from ..tensor import Tensor
 
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
@@ -227,9 +228,18 @@ class Module:
 
         zero_grad(self.parameters(), set_to_none)
 
-    def to(self, dtype: Any) -> "Module":
-        """Cast floating-point parameters and buffers to `dtype` in place (the Parameter objects stay the
-        same, so an optimizer built earlier still holds them); integer buffers are left alone."""
+    def to(self, *args: Any, dtype: Any = None, device: Any = None, non_blocking: bool = False) -> "Module":
+        """`to(dtype)`, `to(device)` or both: cast floating-point parameters and buffers to `dtype` in place
+        (the Parameter objects stay the same, so an optimizer built earlier still holds them); integer
+        buffers are left alone. Only the CPU exists (a "cuda" device raises)."""
+        for a in args:
+            if isinstance(a, str) or type(a).__name__ == "device":
+                device = a
+            else:
+                dtype = a
+        check_device(device, "Module.to")
+        if dtype is None:
+            return self
         dt = check_float_dtype(dtype, "Module.to")
         for p in self.parameters():
             if p._data.dtype != dt:
@@ -243,6 +253,13 @@ class Module:
 
     def float(self) -> "Module":
         return self.to(np.float32)
+
+    def cpu(self) -> "Module":
+        return self
+
+    def cuda(self, *args: Any, **kwargs: Any) -> "Module":
+        check_device("cuda", "Module.cuda")
+        return self
 
     def double(self) -> "Module":
         return self.to(np.float64)
