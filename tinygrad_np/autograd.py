@@ -166,11 +166,13 @@ def store_leaf_grads(leaf_grads: dict, seed: np.ndarray) -> None:
     seen: set = set()
     for tensor, g in leaf_grads.values():
         if tensor.grad is None:
-            if g is seed or g.base is not None or id(g) in seen or not g.flags.writeable:
+            if type(g) is not _ndarray:          # a NumPy scalar (0-d reductions): .grad must be a writable array
+                g = np.array(g)
+            elif g is seed or g.base is not None or id(g) in seen or not g.flags.writeable:
                 g = g.copy()
             tensor.grad = tensor._make(g, False, None)
         else:
-            tensor.grad._data = tensor.grad._data + g
+            tensor.grad._data = np.asarray(tensor.grad._data + g)
         seen.add(id(g))
 
 
