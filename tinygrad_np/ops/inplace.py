@@ -26,7 +26,7 @@ from ..random import default_generator
 from ..tensor import Tensor
 from ..versions import mark_modified
 from .binary import Add, Div, MatMul, Mul, Sub
-from .movement import Expand, GetItem, Permute, Reshape
+from .movement import Expand, GetItem, Permute, Reshape, _is_advanced
 from .tensor_api import _plain_index
 from .unary import Clamp
 
@@ -90,8 +90,24 @@ def _check_target(t: Tensor, name: str) -> None:
                            "(a view) is not supported by tinygrad_np; clone() it first")
 
 
-def _consumers(t: Tensor, name: str) -> list:
-    """Nodes recorded so far that take `t` as an input (they must keep seeing t's old history)."""
+def _overlaps(a: np.ndarray, b: np.ndarray) -> bool:
+    try:
+        return bool(np.shares_memory(a, b, max_work=10_000))
+    except np.exceptions.TooHardError:        # undecided: assume they overlap (an error, never a wrong gradient)
+        return True
+
+
+def _view_region(node: Function, data: np.ndarray) -> Any:
+    """The part of `data` that a view node's output aliases (None if its output is a copy)."""
+    if type(node) is GetItem:
+        return None if _is_advanced(node.index) else data[node.index]
+    return data                                # Reshape, Permute, Expand alias all of it
+
+
+def _consumers(t: Tensor, name: str, written: np.ndarray) -> list:
+    """Nodes recorded so far that take `t` as an input (they must keep seeing t's old history). A view of
+    `t` recorded earlier is fine only if the write does not touch its elements: its values, and so its
+    old history, stay right (anything that saved it is caught by the version check)."""
     holders = [r for r in gc.get_referrers(t) if type(r) is tuple]
     if not holders:
         return []
@@ -100,9 +116,11 @@ def _consumers(t: Tensor, name: str) -> list:
              if isinstance(n, Function) and id(getattr(n, "parents", None)) in ids]
     for node in found:
         if type(node) in _VIEW_OPS:
-            raise RuntimeError(f"{name}: the tensor has a view ({type(node).__name__}) in the autograd graph; an "
-                               "in-place op would change the view's values behind its gradient. Use an "
-                               "out-of-place op (x = x + y)")
+            region = _view_region(node, t._data)
+            if region is not None and _overlaps(region, written):
+                raise RuntimeError(f"{name}: the tensor has a view ({type(node).__name__}) in the autograd graph "
+                                   "whose elements this in-place op overwrites; tinygrad_np cannot rewrite the "
+                                   "view's history (PyTorch can). Use an out-of-place op (x = x + y)")
     return found
 
 
@@ -127,7 +145,11 @@ def inplace(t: Tensor, name: str, op: Any, *others: Any, **kwargs: Any) -> Tenso
     if not t._data.flags.writeable:
         raise RuntimeError(f"{name}: the tensor's array is read-only (a DataLoader batch view or a broadcast "
                            "view); clone() it first")
-    consumers = _consumers(t, name) if recording and t.grad_fn is not None else []
+    consumers = []
+    if recording and t.grad_fn is not None:
+        index = kwargs.get("index", ())
+        written = t._data[index] if op is SetItem and not _is_advanced(index) else t._data
+        consumers = _consumers(t, name, written)
     np.copyto(t._data, new, casting="same_kind")
     mark_modified(t._data, name)
     if recording:
