@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+import numpy as np
+
 
 class device:
     """`tg.device("cpu")`; compares equal to the string "cpu", as torch.device does."""
@@ -31,6 +33,19 @@ class device:
 
     def __hash__(self) -> int:
         return hash(self.type)
+
+
+def is_device(value: Any) -> bool:
+    """Whether a positional argument of `.to(...)` names a device rather than a dtype ("cpu" vs "float32")."""
+    if isinstance(value, device) or type(value).__name__ == "device":
+        return True
+    if not isinstance(value, str):
+        return False
+    try:
+        np.dtype(value)
+    except TypeError:
+        return True
+    return False
 
 
 def check_device(dev: Any, op: str) -> Optional["device"]:

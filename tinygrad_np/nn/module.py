@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterator, Mapping, Optional
 import numpy as np
 
 from ..dtypes import as_array, check_float_dtype
-from ..device import check_device
+from ..device import check_device, is_device
 from ..tensor import Tensor
 
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
@@ -233,7 +233,7 @@ class Module:
         (the Parameter objects stay the same, so an optimizer built earlier still holds them); integer
         buffers are left alone. Only the CPU exists (a "cuda" device raises)."""
         for a in args:
-            if isinstance(a, str) or type(a).__name__ == "device":
+            if is_device(a):
                 device = a
             else:
                 dtype = a

@@ -19,7 +19,7 @@ from .movement import Cat, Expand, GetItem, Permute, Reshape, Stack, Where
 from .reduce import AMax, AMin, ArgReduce, LogSoftmaxOp, LogSumExp, Mean, SoftmaxOp, Sum, Var
 from .unary import (Abs, Acos, Asin, Atan, Cast, Clamp, Clone, Cos, Cosh, Exp, Expm1, LeakyReLUOp, Log, Log1p, Log2,
                     Log10, Neg, Piecewise, Reciprocal, ReLUOp, Rsqrt, SigmoidOp, Sin, Sinh, Sqrt, Square, Tan, TanhOp)
-from ..device import check_device
+from ..device import check_device, is_device
 
 MinMax = namedtuple("MinMax", ["values", "indices"])
 
@@ -105,7 +105,7 @@ class _TensorMethods:
         for a in args:
             if isinstance(a, Tensor):
                 dtype = a._data.dtype
-            elif isinstance(a, str) or type(a).__name__ == "device":
+            elif is_device(a):
                 device = a
             else:
                 dtype = a
