@@ -48,6 +48,20 @@ def is_device(value: Any) -> bool:
     return False
 
 
+def dtype_of_to_args(args: tuple, dtype: Any, device: Any, op: str) -> Any:
+    """The dtype asked for by `.to(*args, dtype=, device=)` (positional: a device, a dtype or a tensor whose
+    dtype to take), after checking the device is the CPU."""
+    for a in args:
+        if is_device(a):
+            device = a
+        elif hasattr(a, "_data"):
+            dtype = a._data.dtype
+        else:
+            dtype = a
+    check_device(device, op)
+    return dtype
+
+
 def check_device(dev: Any, op: str) -> Optional["device"]:
     """None or the CPU (as a string, `tg.device` or a torch.device) → the CPU device; anything else raises."""
     if dev is None:

@@ -174,14 +174,20 @@ def conv2d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None, stride:
     return Convolution.apply(x, wt, b, stride=stride_, pads=pads, dilation=dilation_, groups=groups)
 
 
-def _pool(op: str, fn: Any, input: Any, kernel_size: Any, stride: Any, padding: Any, dilation: Any,
-          ceil_mode: bool, **kwargs: Any) -> Tensor:
+def _image_input(op: str, input: Any) -> Tensor:
+    """A float (C, H, W) or (N, C, H, W) input of a pool, as a Tensor."""
     x = _tensor(input)
-    shape = x._data.shape
     if x._data.ndim not in (3, 4):
-        raise ValueError(f"{op}: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape {shape}")
+        raise ValueError(f"{op}: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape {x._data.shape}")
     if x._data.dtype.kind != "f":
         raise TypeError(f"{op}: expected a floating-point input, got dtype {x._data.dtype}")
+    return x
+
+
+def _pool(op: str, fn: Any, input: Any, kernel_size: Any, stride: Any, padding: Any, dilation: Any,
+          ceil_mode: bool, **kwargs: Any) -> Tensor:
+    x = _image_input(op, input)
+    shape = x._data.shape
     if x._data.ndim == 3:
         shape = (1,) + shape
     geo = pool_geometry(op, shape, kernel_size, stride, padding, dilation, ceil_mode)
@@ -348,12 +354,8 @@ def mse_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
 
 # ---- adaptive pooling ------------------------------------------------------------------------------------
 def _adaptive(op: str, fn: Any, input: Any, output_size: Any) -> Tensor:
-    x = _tensor(input)
+    x = _image_input(op, input)
     shape = x._data.shape
-    if x._data.ndim not in (3, 4):
-        raise ValueError(f"{op}: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape {shape}")
-    if x._data.dtype.kind != "f":
-        raise TypeError(f"{op}: expected a floating-point input, got dtype {x._data.dtype}")
     sizes = (output_size, output_size) if not isinstance(output_size, (tuple, list)) else tuple(output_size)
     if len(sizes) != 2:
         raise ValueError(f"{op}: output_size must be an int or a pair, got {output_size!r}")

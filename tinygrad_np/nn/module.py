@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterator, Mapping, Optional
 import numpy as np
 
 from ..dtypes import as_array, check_float_dtype
-from ..device import check_device, is_device
+from ..device import check_device, dtype_of_to_args
 from ..tensor import Tensor
 
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
@@ -232,12 +232,7 @@ class Module:
         """`to(dtype)`, `to(device)` or both: cast floating-point parameters and buffers to `dtype` in place
         (the Parameter objects stay the same, so an optimizer built earlier still holds them); integer
         buffers are left alone. Only the CPU exists (a "cuda" device raises)."""
-        for a in args:
-            if is_device(a):
-                device = a
-            else:
-                dtype = a
-        check_device(device, "Module.to")
+        dtype = dtype_of_to_args(args, dtype, device, "Module.to")
         if dtype is None:
             return self
         dt = check_float_dtype(dtype, "Module.to")

@@ -19,7 +19,7 @@ from .movement import Cat, Expand, GetItem, Permute, Reshape, Stack, Where
 from .reduce import AMax, AMin, ArgReduce, LogSoftmaxOp, LogSumExp, Mean, SoftmaxOp, Sum, Var
 from .unary import (Abs, Acos, Asin, Atan, Cast, Clamp, Clone, Cos, Cosh, Exp, Expm1, LeakyReLUOp, Log, Log1p, Log2,
                     Log10, Neg, Piecewise, Reciprocal, ReLUOp, Rsqrt, SigmoidOp, Sin, Sinh, Sqrt, Square, Tan, TanhOp)
-from ..device import check_device, is_device
+from ..device import dtype_of_to_args
 
 MinMax = namedtuple("MinMax", ["values", "indices"])
 
@@ -102,14 +102,7 @@ class _TensorMethods:
     def to(self, *args: Any, dtype: DTypeLike = None, device: Any = None, non_blocking: bool = False,
            copy: bool = False) -> Tensor:
         """`to(dtype)`, `to(device)`, `to(device, dtype)`, `to(other_tensor)`; only the CPU exists."""
-        for a in args:
-            if isinstance(a, Tensor):
-                dtype = a._data.dtype
-            elif is_device(a):
-                device = a
-            else:
-                dtype = a
-        check_device(device, "to")
+        dtype = dtype_of_to_args(args, dtype, device, "to")
         if dtype is None:
             return self.clone() if copy else self
         dt = check_dtype(dtype, "to")
