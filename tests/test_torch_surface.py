@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 import tinygrad_np as tg
 from tinygrad_np import nn
-from tinygrad_np.tensor_function import TensorFunction
+from tinygrad_np.ops.tensor_function import TensorFunction
 from tinygrad_np.testing import arrays, distinct_arrays, gradient_test
 
 from test_optim import assert_steps_equal_torch, gradient_sequence

@@ -23,7 +23,7 @@ from typing import Any, Dict, List, Optional
 import tinygrad_np as tg
 from . import data, nn, optim
 from .grad_mode import enable_grad, no_grad
-from .tensor_function import TensorFunction
+from .ops.tensor_function import TensorFunction
 
 
 class UnsupportedTorchAPI(AttributeError):

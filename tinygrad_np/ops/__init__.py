@@ -11,6 +11,7 @@
     loss.py      CrossEntropy NLL BCE BCEWithLogits MSE
     inplace.py   SetItem Fill, and the in-place methods (+= add_ zero_ copy_ t[i] = v ...) built on any op
     tensor_api.py  Tensor's methods and tg.cat/stack/where, each a call of one of these
+    tensor_function.py  TensorFunction: PyTorch-style custom ops (torch.autograd.Function under as_torch)
 
 Each class keeps its chain-rule line right under its forward line. Gradients may come back in the
 broadcast shape: the engine (autograd.sum_to_shape) reduces them, never the op. An op whose natural

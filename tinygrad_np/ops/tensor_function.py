@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .function import Function
-from .grad_mode import no_grad
-from .tensor import Tensor
+from ..function import Function
+from ..grad_mode import no_grad
+from ..tensor import Tensor
 
 _make = Tensor._make
 
