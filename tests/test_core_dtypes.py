@@ -1,4 +1,4 @@
-"""dtype preservation through every op (float32 stays float32, incl. `t * 2.0`), NumPy promotion
+"""dtype preservation through every op (float32 stays float32, incl. `t * 2.0`), PyTorch promotion
 for mixed float32/float64, and differentiable casts."""
 import numpy as np
 import pytest
@@ -40,7 +40,7 @@ def test_float32_stays_float32_through_every_op(i):
         assert t.grad is None or t.grad.dtype == np.float32
 
 
-def test_mixed_float32_float64_follows_numpy_promotion():
+def test_mixed_float32_float64_follows_pytorch_promotion():
     x32, x64 = leaf([1.0, 2.0], np.float32), leaf([3.0, 4.0], np.float64)
     out = x32 * x64
     assert out.dtype == np.result_type(np.float32, np.float64) == np.float64
@@ -48,7 +48,7 @@ def test_mixed_float32_float64_follows_numpy_promotion():
     assert x32.grad.dtype == np.float32 and x64.grad.dtype == np.float64
     assert x32.grad.tolist() == [3.0, 4.0] and x64.grad.tolist() == [1.0, 2.0]
     assert (x32 + np.ones(2)).dtype == np.float64                # float64 ndarray promotes
-    assert (x32 + np.float64(1.0)).dtype == np.float64           # so does a NumPy float64 scalar (0-d array)
+    assert (x32 + np.float64(1.0)).dtype == np.float32           # a NumPy scalar is 0-d: it does not promote (PyTorch)
     assert (x32 + np.ones(2, np.float32)).dtype == np.float32
     assert (x32 * 2).dtype == (x32 * 2.0).dtype == (x32 / 7).dtype == np.float32   # Python scalars never promote
     assert tg.cat([x32, x64]).dtype == np.float64

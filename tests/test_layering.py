@@ -16,7 +16,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "tinygrad_np"
 CORE = {"tinygrad_np.dtypes", "tinygrad_np._validate", "tinygrad_np.grad_mode", "tinygrad_np.random",
-        "tinygrad_np.autograd", "tinygrad_np.tensor", "tinygrad_np.function"}
+        "tinygrad_np.autograd", "tinygrad_np.tensor", "tinygrad_np.function", "tinygrad_np.versions", "tinygrad_np.device"}
 ABOVE_OPS = ("tinygrad_np.nn", "tinygrad_np.optim", "tinygrad_np.data", "tinygrad_np.serialization",
              "tinygrad_np.viz", "tinygrad_np.gradcheck", "tinygrad_np.testing")
 

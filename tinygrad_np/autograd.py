@@ -8,13 +8,16 @@
 A node runs once all of its consumers have run (Kahn's order), so it is called exactly once; no
 recursion, so a chain of 100,000 ops walks like a chain of 3. Leaf totals reach `.grad` at the end.
 
-This module imports nothing from the package: the Tensors it meets bring their own `_make`.
+Before a node's backward runs, arrays it saved are checked against in-place modification (versions.py),
+but only if any in-place op ran since they were saved. The Tensors it meets bring their own `_make`.
 """
 from __future__ import annotations
 
 from typing import Any, Dict, List
 
 import numpy as np
+
+from .versions import check_saved, clock
 
 _ndarray = np.ndarray
 
@@ -83,6 +86,8 @@ def count_consumers(start: Any) -> Dict[Any, int]:
 
 def run_node(node: Any, out_grads: List[Any]) -> tuple:
     """Call `node`'s backward; returns one gradient (or None) per input of the node."""
+    if node._saved_at < clock[0]:            # something was modified in place since this node saved arrays
+        check_saved(node)
     if node.n_outputs == 1:
         grads = None if out_grads[0] is None else type(node).backward(node, out_grads[0])
     elif all(g is None for g in out_grads):
@@ -165,11 +170,13 @@ def store_leaf_grads(leaf_grads: dict, seed: np.ndarray) -> None:
     seen: set = set()
     for tensor, g in leaf_grads.values():
         if tensor.grad is None:
-            if g is seed or g.base is not None or id(g) in seen or not g.flags.writeable:
+            if type(g) is not _ndarray:          # a NumPy scalar (0-d reductions): .grad must be a writable array
+                g = np.array(g)
+            elif g is seed or g.base is not None or id(g) in seen or not g.flags.writeable:
                 g = g.copy()
             tensor.grad = tensor._make(g, False, None)
         else:
-            tensor.grad._data = tensor.grad._data + g
+            tensor.grad._data = np.asarray(tensor.grad._data + g)
         seen.add(id(g))
 
 

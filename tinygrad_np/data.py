@@ -74,10 +74,23 @@ def default_collate(samples: Sequence[Any]) -> Any:
 
 class DataLoader:
     """Iterate over `dataset` in batches of `batch_size` Tensors; `shuffle=True` reorders every epoch
-    (global generator); `drop_last=True` skips a final incomplete batch."""
+    (global generator); `drop_last=True` skips a final incomplete batch.
 
-    def __init__(self, dataset: Any, batch_size: int = 1, shuffle: bool = False, drop_last: bool = False,
-                 collate_fn: Any = None) -> None:
+    PyTorch's other arguments are accepted so its scripts run: `num_workers` loads in this process (there
+    are no worker processes, so `worker_init_fn`, `prefetch_factor`, `persistent_workers` and `timeout`
+    have nothing to act on), `pin_memory` is meaningless without a GPU. `sampler`, `batch_sampler` and
+    `generator` would change which samples come out, so they raise rather than being ignored."""
+
+    def __init__(self, dataset: Any, batch_size: int = 1, shuffle: bool = False, sampler: Any = None,
+                 batch_sampler: Any = None, num_workers: int = 0, collate_fn: Any = None, pin_memory: bool = False,
+                 drop_last: bool = False, timeout: float = 0, worker_init_fn: Any = None,
+                 multiprocessing_context: Any = None, generator: Any = None, *, prefetch_factor: Any = None,
+                 persistent_workers: bool = False, pin_memory_device: str = "") -> None:
+        for name, value in (("sampler", sampler), ("batch_sampler", batch_sampler), ("generator", generator)):
+            if value is not None:
+                raise NotImplementedError(f"DataLoader: {name}= is not supported by tinygrad_np (shuffle=True and "
+                                          "tg.manual_seed give a repeatable order)")
+        _validate.integer(num_workers, "num_workers", "DataLoader", minimum=0)
         batch_size = _validate.integer(batch_size, "batch_size", "DataLoader", minimum=1)
         if not hasattr(dataset, "__getitem__") or not hasattr(dataset, "__len__"):
             raise TypeError(f"DataLoader: dataset must define __getitem__ and __len__, got {type(dataset).__name__}")

@@ -75,3 +75,64 @@ def as_array(data: Any, dtype: DTypeLike = None, op: str = "tensor") -> np.ndarr
     else:
         check_dtype(arr.dtype, op)
     return arr
+
+
+# ---- type promotion: PyTorch's (torch.result_type), not NumPy's ---------------------------------------------
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}
+_PY_SCALAR_DTYPE = {bool: bool_, int: int64, float: default_float}
+
+
+def promote_types(a: np.dtype, b: np.dtype) -> np.dtype:
+    """torch.promote_types: within a category NumPy's rule; across categories (bool < integer < float)
+    the higher category's dtype wins (int64 with float32 gives float32, where NumPy says float64)."""
+    ca, cb = _CATEGORY[a.kind], _CATEGORY[b.kind]
+    if ca == cb:
+        return np.promote_types(a, b)
+    return a if ca > cb else b
+
+
+def _combine(higher: Any, lower: Any) -> Any:
+    """A lower-priority operand (0-d, or a Python scalar) changes the dtype only by raising its category."""
+    if higher is None:
+        return lower
+    if lower is None or higher.kind == "f":
+        return higher
+    if higher.kind == "b" or lower.kind == "f":
+        return promote_types(higher, lower)
+    return higher
+
+
+def result_type(*operands: Any) -> np.dtype:
+    """The dtype PyTorch computes `operands` in: dimensioned tensors/ndarrays first, then 0-d tensors and
+    NumPy scalars, then Python scalars (a Python float counts as the default float32); a lower tier
+    counts only if it is of a higher category (bool < integer < float)."""
+    tiers = [None, None, None]        # dimensioned, 0-d, Python scalar
+    for o in operands:
+        o = getattr(o, "_data", o)    # a Tensor (this module sits below tensor.py)
+        if type(o) in _PY_SCALAR_DTYPE:
+            tier, dt = 2, _PY_SCALAR_DTYPE[type(o)]
+        elif isinstance(o, (np.ndarray, np.generic)):
+            tier, dt = (0 if o.ndim else 1), o.dtype
+        else:
+            raise TypeError(f"result_type: expected tensors, arrays or numbers, got {type(o).__name__}")
+        if dt.kind not in _CATEGORY:
+            raise TypeError(f"result_type: unsupported dtype {dt}")
+        tiers[tier] = dt if tiers[tier] is None else promote_types(tiers[tier], dt)
+    return _combine(tiers[0], _combine(tiers[1], tiers[2]))
+
+
+def binary_operands(x: Any, y: Any) -> tuple:
+    """`x, y` (ndarrays, NumPy or Python scalars) cast so that NumPy computes in PyTorch's result type.
+    Python scalars stay Python scalars: NumPy 2 lets them take the array's dtype."""
+    if type(x) is np.ndarray and x.dtype.kind == "f" and type(y) in (float, int):
+        return x, y                   # the common `t * 2.0`: NumPy already agrees
+    if type(y) is np.ndarray and y.dtype.kind == "f" and type(x) in (float, int):
+        return x, y
+    dt = result_type(x, y)
+    return _cast_operand(x, dt), _cast_operand(y, dt)
+
+
+def _cast_operand(v: Any, dt: np.dtype) -> Any:
+    if isinstance(v, (np.ndarray, np.generic)):
+        return v if v.dtype == dt else v.astype(dt)
+    return v

@@ -14,6 +14,7 @@ import numpy as np
 
 from .grad_mode import _state
 from .tensor import Tensor
+from .versions import clock
 
 _ndarray = np.ndarray
 _new = object.__new__
@@ -33,10 +34,13 @@ class Function:
     n_outputs = 1          # class defaults: a multi-output node overrides them on the instance
     _retained = None       # {output index: Tensor} for tensors that called retain_grad()
     _out_meta: list
+    _saved_at = 1 << 62    # the version clock when forward saved arrays (versions.py); never checked if unset
 
     def save_for_backward(self, *arrays: Any) -> None:
-        """Keep arrays for backward; a no-op when nothing is being recorded (under no_grad)."""
+        """Keep arrays for backward; a no-op when nothing is being recorded (under no_grad). Records the
+        version clock, so backward can refuse an array modified in place since (versions.py)."""
         self.saved_tensors = arrays if self._record else ()
+        self._saved_at = clock[0]
 
     @staticmethod
     def forward(ctx: "Function", *args: Any, **kwargs: Any) -> Any:
@@ -72,6 +76,39 @@ class Function:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}>"
+
+    def name(self) -> str:
+        return type(self).__name__
+
+    @property
+    def next_functions(self) -> tuple:
+        """((node, output index), ...) per input, as PyTorch's grad_fn.next_functions: the input's grad_fn,
+        an `AccumulateGrad` for a leaf that requires grad, or (None, 0)."""
+        if self.parents is None:
+            raise RuntimeError(f"next_functions: the graph through {type(self).__name__} was freed by backward()")
+        out = []
+        for p, need in zip(self.parents, self.needs_input_grad):
+            if not need:
+                out.append((None, 0))
+            elif p.grad_fn is not None:
+                out.append((p.grad_fn, p._out_index))
+            else:
+                out.append((AccumulateGrad(p), 0))
+        return tuple(out)
+
+
+class AccumulateGrad:
+    """The graph's view of a leaf that requires grad (`.variable` is the leaf), as in PyTorch."""
+
+    def __init__(self, variable: Tensor) -> None:
+        self.variable = variable
+        self.next_functions = ()
+
+    def name(self) -> str:
+        return "AccumulateGrad"
+
+    def __repr__(self) -> str:
+        return "<AccumulateGrad>"
 
 
 def _unwrap(args: tuple) -> tuple:

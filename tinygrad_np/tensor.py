@@ -12,9 +12,23 @@ from typing import Any, Iterator, Optional, Union
 import numpy as np
 
 from .autograd import run_backward
+from .device import _CPU, check_device
 from .dtypes import DTypeLike, as_array, check_grad_dtype
 
 _new = object.__new__
+
+
+class Size(tuple):
+    """A tensor's shape: a tuple, plus `numel()` (PyTorch's torch.Size)."""
+
+    def numel(self) -> int:
+        n = 1
+        for s in self:
+            n *= s
+        return n
+
+    def __repr__(self) -> str:
+        return f"Size({list(self)})"
 
 
 class Tensor:
@@ -108,8 +122,8 @@ class Tensor:
 
     # ---- read-out ---------------------------------------------------------------------------------
     @property
-    def shape(self) -> tuple:
-        return self._data.shape
+    def shape(self) -> Size:
+        return Size(self._data.shape)
 
     @property
     def ndim(self) -> int:
@@ -119,8 +133,25 @@ class Tensor:
     def dtype(self) -> np.dtype:
         return self._data.dtype
 
-    def size(self, dim: Optional[int] = None) -> Union[tuple, int]:
-        return self._data.shape if dim is None else self._data.shape[dim]
+    def size(self, dim: Optional[int] = None) -> Union[Size, int]:
+        return Size(self._data.shape) if dim is None else self._data.shape[dim]
+
+    # ---- device: always the CPU (device.py) ------------------------------------------------------------
+    @property
+    def device(self) -> Any:
+        return _CPU
+
+    is_cuda = False
+
+    def cpu(self) -> "Tensor":
+        return self
+
+    def cuda(self, *args: Any, **kwargs: Any) -> "Tensor":
+        check_device("cuda", "Tensor.cuda")
+        return self
+
+    def contiguous(self) -> "Tensor":
+        return self
 
     def dim(self) -> int:
         return self._data.ndim
@@ -163,6 +194,13 @@ class Tensor:
     def __int__(self) -> int:
         return int(self.item())
 
+    def __index__(self) -> int:
+        """An integer one-element tensor used as an index (`classes[label]`)."""
+        if self._data.dtype.kind not in "iub" or self._data.size != 1:
+            raise TypeError(f"only integer tensors of a single element can be converted to an index, got dtype "
+                            f"{self._data.dtype} and shape {self._data.shape}")
+        return int(self._data.item())
+
     def __repr__(self) -> str:
         body = np.array2string(self._data, separator=", ", prefix="tensor(")
         extra = f", dtype={self._data.dtype}"
@@ -201,8 +239,9 @@ class Tensor:
         return Tensor._make(fn(self._data, axis=dim, keepdims=keepdim).astype(np.int64, copy=False), False, None)
 
 
-def tensor(data: Any, requires_grad: bool = False, dtype: DTypeLike = None) -> Tensor:
+def tensor(data: Any, requires_grad: bool = False, dtype: DTypeLike = None, device: Any = None) -> Tensor:
     """Make a new Tensor (a copy when `data` is a Tensor or ndarray, like torch.tensor)."""
+    check_device(device, "tensor")
     source = data._data if isinstance(data, Tensor) else data
     arr = as_array(source, dtype)
     if arr is source:

@@ -1,5 +1,6 @@
 """`tinygrad_np.nn`: Modules, layers, losses, `init` and `functional`, with PyTorch's names."""
 from . import functional, init
+from .adaptive import AdaptiveAvgPool2d, AdaptiveMaxPool2d
 from .activation import LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
 from .batchnorm import BatchNorm1d, BatchNorm2d
 from .container import ModuleList, Sequential
@@ -11,4 +12,5 @@ from .module import Module, Parameter
 
 __all__ = ["Module", "Parameter", "Sequential", "ModuleList", "Linear", "Conv2d", "MaxPool2d", "AvgPool2d", "Identity", "Flatten", "ReLU",
            "LeakyReLU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "Dropout", "BatchNorm1d", "BatchNorm2d",
-           "CrossEntropyLoss", "NLLLoss", "BCELoss", "BCEWithLogitsLoss", "MSELoss", "functional", "init"]
+           "CrossEntropyLoss", "NLLLoss", "BCELoss", "BCEWithLogitsLoss", "MSELoss", "functional", "init",
+           "AdaptiveAvgPool2d", "AdaptiveMaxPool2d"]

@@ -11,6 +11,7 @@ from typing import Any, Optional, Union
 import numpy as np
 
 from .. import _validate
+from ..ops.adaptive import AdaptiveAvgPool, AdaptiveMaxPool
 from ..ops.conv import Convolution
 from ..ops.im2col import Pads
 from ..ops.layers import BatchNormOp, DropoutOp, LinearOp
@@ -173,14 +174,20 @@ def conv2d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None, stride:
     return Convolution.apply(x, wt, b, stride=stride_, pads=pads, dilation=dilation_, groups=groups)
 
 
-def _pool(op: str, fn: Any, input: Any, kernel_size: Any, stride: Any, padding: Any, dilation: Any,
-          ceil_mode: bool, **kwargs: Any) -> Tensor:
+def _image_input(op: str, input: Any) -> Tensor:
+    """A float (C, H, W) or (N, C, H, W) input of a pool, as a Tensor."""
     x = _tensor(input)
-    shape = x._data.shape
     if x._data.ndim not in (3, 4):
-        raise ValueError(f"{op}: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape {shape}")
+        raise ValueError(f"{op}: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape {x._data.shape}")
     if x._data.dtype.kind != "f":
         raise TypeError(f"{op}: expected a floating-point input, got dtype {x._data.dtype}")
+    return x
+
+
+def _pool(op: str, fn: Any, input: Any, kernel_size: Any, stride: Any, padding: Any, dilation: Any,
+          ceil_mode: bool, **kwargs: Any) -> Tensor:
+    x = _image_input(op, input)
+    shape = x._data.shape
     if x._data.ndim == 3:
         shape = (1,) + shape
     geo = pool_geometry(op, shape, kernel_size, stride, padding, dilation, ceil_mode)
@@ -343,3 +350,26 @@ def mse_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
     _validate.reduction(reduction, op)
     input, target = _paired(input, target, op)
     return MSE.apply(input, target, reduction=reduction)
+
+
+# ---- adaptive pooling ------------------------------------------------------------------------------------
+def _adaptive(op: str, fn: Any, input: Any, output_size: Any) -> Tensor:
+    x = _image_input(op, input)
+    shape = x._data.shape
+    sizes = (output_size, output_size) if not isinstance(output_size, (tuple, list)) else tuple(output_size)
+    if len(sizes) != 2:
+        raise ValueError(f"{op}: output_size must be an int or a pair, got {output_size!r}")
+    sizes = tuple(shape[-2 + i] if s is None else _validate.integer(s, "output_size", op, minimum=1)
+                  for i, s in enumerate(sizes))
+    return fn.apply(x, output_size=sizes)
+
+
+def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
+    """Mean over PyTorch's adaptive bins, so the output is (..., *output_size) for any input size."""
+    return _adaptive("adaptive_avg_pool2d", AdaptiveAvgPool, input, output_size)
+
+
+def adaptive_max_pool2d(input: Tensor, output_size: Any, return_indices: bool = False) -> Tensor:
+    if return_indices:
+        raise NotImplementedError("adaptive_max_pool2d: return_indices=True is not supported by tinygrad_np")
+    return _adaptive("adaptive_max_pool2d", AdaptiveMaxPool, input, output_size)

@@ -15,6 +15,7 @@ import numpy as np
 from .. import _validate
 from ..random import default_generator
 from ..tensor import Tensor
+from ..versions import mark_modified
 
 
 def calculate_gain(nonlinearity: str, param: Optional[float] = None) -> float:
@@ -57,6 +58,7 @@ def _write(tensor: Tensor, values: np.ndarray) -> Tensor:
         raise TypeError(f"init: cannot initialise a tensor of dtype {tensor._data.dtype}")
     if tensor._data.flags.writeable:
         np.copyto(tensor._data, values, casting="unsafe")
+        mark_modified(tensor._data, "init")
     else:
         tensor._data = values.astype(tensor._data.dtype)
     return tensor

@@ -17,6 +17,7 @@ import numpy as np
 
 from .. import autograd
 from ..dtypes import as_array, check_float_dtype
+from ..device import check_device, dtype_of_to_args
 from ..tensor import Tensor
 
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
@@ -226,9 +227,13 @@ class Module:
         """Drop every parameter's gradient (set to None; with set_to_none=False, replace by fresh zeros)."""
         autograd.zero_grad(self.parameters(), set_to_none)
 
-    def to(self, dtype: Any) -> "Module":
-        """Cast floating-point parameters and buffers to `dtype` in place (the Parameter objects stay the
-        same, so an optimizer built earlier still holds them); integer buffers are left alone."""
+    def to(self, *args: Any, dtype: Any = None, device: Any = None, non_blocking: bool = False) -> "Module":
+        """`to(dtype)`, `to(device)` or both: cast floating-point parameters and buffers to `dtype` in place
+        (the Parameter objects stay the same, so an optimizer built earlier still holds them); integer
+        buffers are left alone. Only the CPU exists (a "cuda" device raises)."""
+        dtype = dtype_of_to_args(args, dtype, device, "Module.to")
+        if dtype is None:
+            return self
         dt = check_float_dtype(dtype, "Module.to")
         for p in self.parameters():
             if p._data.dtype != dt:
@@ -242,6 +247,13 @@ class Module:
 
     def float(self) -> "Module":
         return self.to(np.float32)
+
+    def cpu(self) -> "Module":
+        return self
+
+    def cuda(self, *args: Any, **kwargs: Any) -> "Module":
+        check_device("cuda", "Module.cuda")
+        return self
 
     def double(self) -> "Module":
         return self.to(np.float64)

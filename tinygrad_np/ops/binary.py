@@ -1,9 +1,21 @@
-"""Binary ops with NumPy broadcasting. Either operand may be a constant (Python scalar or ndarray)."""
+"""Binary ops with NumPy broadcasting and PyTorch's type promotion (dtypes.result_type). Either operand may
+be a constant (Python scalar or ndarray). Operands of one dtype skip promotion entirely (one `is` test)."""
 from __future__ import annotations
 
 import numpy as np
 
+from ..dtypes import binary_operands, default_float
 from ..function import Function
+
+_nd = np.ndarray
+_f64 = np.dtype(np.float64)
+
+
+def _is_float(v: object) -> bool:
+    if type(v) is float:
+        return True
+    dtype = getattr(v, "dtype", None)          # ndarrays and NumPy scalars; a Python int has none
+    return dtype is not None and dtype.kind == "f"
 
 
 def _broadcast_error(op: str, x: object, y: object) -> ValueError:
@@ -13,6 +25,8 @@ def _broadcast_error(op: str, x: object, y: object) -> ValueError:
 class Add(Function):
     @staticmethod
     def forward(ctx, x, y):
+        if type(x) is not _nd or type(y) is not _nd or x.dtype is not y.dtype:
+            x, y = binary_operands(x, y)
         try:
             return x + y
         except ValueError:
@@ -26,6 +40,8 @@ class Add(Function):
 class Sub(Function):
     @staticmethod
     def forward(ctx, x, y):
+        if type(x) is not _nd or type(y) is not _nd or x.dtype is not y.dtype:
+            x, y = binary_operands(x, y)
         try:
             return x - y
         except ValueError:
@@ -39,6 +55,8 @@ class Sub(Function):
 class Mul(Function):
     @staticmethod
     def forward(ctx, x, y):
+        if type(x) is not _nd or type(y) is not _nd or x.dtype is not y.dtype:
+            x, y = binary_operands(x, y)
         ctx.save_for_backward(x, y)
         try:
             return x * y
@@ -55,10 +73,14 @@ class Mul(Function):
 class Div(Function):
     @staticmethod
     def forward(ctx, x, y):
+        if type(x) is not _nd or type(y) is not _nd or x.dtype is not y.dtype:
+            x, y = binary_operands(x, y)
         try:
             out = x / y
         except ValueError:
             raise _broadcast_error("div", x, y) from None
+        if out.dtype is _f64 and not (_is_float(x) or _is_float(y)):
+            out = out.astype(default_float)          # true division of integers gives the default float
         ctx.save_for_backward(y, out)
         return out
 
@@ -72,6 +94,8 @@ class Div(Function):
 class Pow(Function):
     @staticmethod
     def forward(ctx, x, y):
+        if type(x) is not _nd or type(y) is not _nd or x.dtype is not y.dtype:
+            x, y = binary_operands(x, y)
         try:
             out = x ** y
         except ValueError:

@@ -17,7 +17,9 @@ from ..tensor import Tensor
 from .binary import Add, Div, MatMul, Mul, Pow, Sub
 from .movement import Cat, Expand, GetItem, Permute, Reshape, Stack, Where
 from .reduce import AMax, AMin, ArgReduce, LogSoftmaxOp, LogSumExp, Mean, SoftmaxOp, Sum, Var
-from .unary import Abs, Cast, Clamp, Exp, LeakyReLUOp, Log, Neg, ReLUOp, SigmoidOp, Sqrt, TanhOp
+from .unary import (Abs, Acos, Asin, Atan, Cast, Clamp, Clone, Cos, Cosh, Exp, Expm1, LeakyReLUOp, Log, Log1p, Log2,
+                    Log10, Neg, Piecewise, Reciprocal, ReLUOp, Rsqrt, SigmoidOp, Sin, Sinh, Sqrt, Square, Tan, TanhOp)
+from ..device import dtype_of_to_args
 
 MinMax = namedtuple("MinMax", ["values", "indices"])
 
@@ -51,6 +53,9 @@ class _TensorMethods:
     def __neg__(self) -> Tensor: return Neg.apply(self)
     def __pos__(self) -> Tensor: return self
     add, sub, mul, div, pow, matmul = __add__, __sub__, __mul__, __truediv__, __pow__, __matmul__
+    mm = bmm = matmul
+    true_divide = divide = __truediv__
+    multiply, subtract = __mul__, __sub__
 
     # ---- unary --------------------------------------------------------------------------------------
     def exp(self) -> Tensor: return Exp.apply(self)
@@ -60,6 +65,29 @@ class _TensorMethods:
     def tanh(self) -> Tensor: return TanhOp.apply(self)
     def sigmoid(self) -> Tensor: return SigmoidOp.apply(self)
     def relu(self) -> Tensor: return ReLUOp.apply(self)
+    def neg(self) -> Tensor: return Neg.apply(self)
+    def sin(self) -> Tensor: return Sin.apply(self)
+    def cos(self) -> Tensor: return Cos.apply(self)
+    def tan(self) -> Tensor: return Tan.apply(self)
+    def asin(self) -> Tensor: return Asin.apply(self)
+    def acos(self) -> Tensor: return Acos.apply(self)
+    def atan(self) -> Tensor: return Atan.apply(self)
+    def sinh(self) -> Tensor: return Sinh.apply(self)
+    def cosh(self) -> Tensor: return Cosh.apply(self)
+    def log1p(self) -> Tensor: return Log1p.apply(self)
+    def expm1(self) -> Tensor: return Expm1.apply(self)
+    def log2(self) -> Tensor: return Log2.apply(self)
+    def log10(self) -> Tensor: return Log10.apply(self)
+    def square(self) -> Tensor: return Square.apply(self)
+    def rsqrt(self) -> Tensor: return Rsqrt.apply(self)
+    def reciprocal(self) -> Tensor: return Reciprocal.apply(self)
+    def sign(self) -> Tensor: return Piecewise.apply(self, fn=np.sign)
+    def floor(self) -> Tensor: return Piecewise.apply(self, fn=np.floor)
+    def ceil(self) -> Tensor: return Piecewise.apply(self, fn=np.ceil)
+    def round(self) -> Tensor: return Piecewise.apply(self, fn=np.round)   # half to even, as PyTorch
+    def trunc(self) -> Tensor: return Piecewise.apply(self, fn=np.trunc)
+    def clone(self) -> Tensor: return Clone.apply(self)
+    arcsin, arccos, arctan, absolute, negative = asin, acos, atan, abs, neg
 
     def leaky_relu(self, negative_slope: float = 0.01) -> Tensor:
         return LeakyReLUOp.apply(self, negative_slope=negative_slope)
@@ -70,10 +98,24 @@ class _TensorMethods:
         return Clamp.apply(self, min=min, max=max)
     clip = clamp
 
-    # ---- dtype --------------------------------------------------------------------------------------
-    def to(self, dtype: DTypeLike) -> Tensor:
+    # ---- dtype and device ---------------------------------------------------------------------------
+    def to(self, *args: Any, dtype: DTypeLike = None, device: Any = None, non_blocking: bool = False,
+           copy: bool = False) -> Tensor:
+        """`to(dtype)`, `to(device)`, `to(device, dtype)`, `to(other_tensor)`; only the CPU exists."""
+        dtype = dtype_of_to_args(args, dtype, device, "to")
+        if dtype is None:
+            return self.clone() if copy else self
         dt = check_dtype(dtype, "to")
-        return self if dt == self._data.dtype else Cast.apply(self, dtype=dt)
+        if dt == self._data.dtype:
+            return self.clone() if copy else self
+        return Cast.apply(self, dtype=dt)
+
+    def type(self, dtype: DTypeLike = None) -> Any:
+        return str(self._data.dtype) if dtype is None else self.to(dtype)
+
+    def type_as(self, other: Tensor) -> Tensor: return self.to(other._data.dtype)
+    def int(self) -> Tensor: return self.to(np.int32)
+    def bool(self) -> Tensor: return self.to(np.bool_)
 
     def float(self) -> Tensor: return self.to(np.float32)
     def double(self) -> Tensor: return self.to(np.float64)
@@ -122,6 +164,15 @@ class _TensorMethods:
     def reshape(self, *shape: Any) -> Tensor:
         return Reshape.apply(self, shape=_shape_args(shape))
     view = reshape
+
+    def view_as(self, other: Tensor) -> Tensor: return self.reshape(other._data.shape)
+    reshape_as = view_as
+    def expand_as(self, other: Tensor) -> Tensor: return self.expand(other._data.shape)
+
+    def t(self) -> Tensor:
+        if self._data.ndim > 2:
+            raise ValueError(f"t: expects a tensor with <= 2 dimensions, got {self._data.ndim}")
+        return self.T
 
     def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
         s = self._data.shape

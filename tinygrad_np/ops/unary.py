@@ -128,6 +128,13 @@ class Clamp(Function):
         return grad * inside
 
 
+class Clone(Function):
+    @staticmethod
+    def forward(ctx, x): return x.copy()
+    @staticmethod
+    def backward(ctx, grad): return grad
+
+
 class Cast(Function):
     @staticmethod
     def forward(ctx, x, dtype=None):
@@ -135,3 +142,169 @@ class Cast(Function):
 
     @staticmethod
     def backward(ctx, grad): return grad   # the engine casts it back to the input's dtype
+
+
+# ---- the rest of the common math (PyTorch's names); integer inputs compute in float as NumPy does ------------
+class Sin(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.sin(x)
+
+    @staticmethod
+    def backward(ctx, grad): return grad * np.cos(ctx.saved_tensors[0])
+
+
+class Cos(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.cos(x)
+
+    @staticmethod
+    def backward(ctx, grad): return -grad * np.sin(ctx.saved_tensors[0])
+
+
+class Tan(Function):
+    @staticmethod
+    def forward(ctx, x):
+        out = np.tan(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad): return grad * (1 + ctx.saved_tensors[0] ** 2)
+
+
+class Asin(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.arcsin(x)
+
+    @staticmethod
+    def backward(ctx, grad): return grad / np.sqrt(1 - ctx.saved_tensors[0] ** 2)
+
+
+class Acos(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.arccos(x)
+
+    @staticmethod
+    def backward(ctx, grad): return -grad / np.sqrt(1 - ctx.saved_tensors[0] ** 2)
+
+
+class Atan(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.arctan(x)
+
+    @staticmethod
+    def backward(ctx, grad): return grad / (1 + ctx.saved_tensors[0] ** 2)
+
+
+class Sinh(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.sinh(x)
+
+    @staticmethod
+    def backward(ctx, grad): return grad * np.cosh(ctx.saved_tensors[0])
+
+
+class Cosh(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.cosh(x)
+
+    @staticmethod
+    def backward(ctx, grad): return grad * np.sinh(ctx.saved_tensors[0])
+
+
+class Log1p(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.log1p(x)
+
+    @staticmethod
+    def backward(ctx, grad): return grad / (1 + ctx.saved_tensors[0])
+
+
+class Expm1(Function):
+    @staticmethod
+    def forward(ctx, x):
+        out = np.expm1(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad): return grad * (ctx.saved_tensors[0] + 1)
+
+
+class Log2(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.log2(x)
+
+    @staticmethod
+    def backward(ctx, grad): return grad / (ctx.saved_tensors[0] * np.log(2.0))
+
+
+class Log10(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.log10(x)
+
+    @staticmethod
+    def backward(ctx, grad): return grad / (ctx.saved_tensors[0] * np.log(10.0))
+
+
+class Square(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x * x
+
+    @staticmethod
+    def backward(ctx, grad): return 2 * grad * ctx.saved_tensors[0]
+
+
+class Rsqrt(Function):
+    @staticmethod
+    def forward(ctx, x):
+        out = 1 / np.sqrt(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad): return -0.5 * grad * ctx.saved_tensors[0] ** 3     # d x^-1/2 = -x^-3/2 / 2
+
+
+class Reciprocal(Function):
+    @staticmethod
+    def forward(ctx, x):
+        out = 1 / x
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad): return -grad * ctx.saved_tensors[0] ** 2
+
+
+class Piecewise(Function):
+    """sign, floor, ceil, round, trunc: piecewise constant, so the gradient is zero (as in PyTorch)."""
+
+    @staticmethod
+    def forward(ctx, x, fn=None):
+        return fn(x)
+
+    @staticmethod
+    def backward(ctx, grad): return np.zeros_like(grad)

@@ -15,6 +15,7 @@ from .. import _validate
 from ..autograd import zero_grad
 from ..grad_mode import enable_grad
 from ..tensor import Tensor
+from ..versions import mark_modified
 
 
 class Optimizer:
@@ -83,6 +84,7 @@ class Optimizer:
             if state is None:
                 state = self.state[p] = self._init_state(p, group)
             self._update(p, p.grad._data, group, state)
+            mark_modified(p._data, f"{type(self).__name__}.step")   # as PyTorch: a graph that saved p refuses
         return loss
 
     def _check_updatable(self, p: Tensor) -> None:
