@@ -30,6 +30,11 @@ class UnsupportedTorchAPI(AttributeError):
     """A torch API the script uses that tinygrad_np does not provide."""
 
 
+# tinygrad_np names that exist but mean something else than torch's: `tg.compile` traces a whole training
+# step function (docs/compile.md), while `torch.compile(model)` wraps a module.
+_NOT_THE_SAME = {"torch": {"compile"}}
+
+
 class _TorchModule(types.ModuleType):
     """A stand-in for one torch module: own names first, then the tinygrad_np module's, else a clear error."""
 
@@ -41,6 +46,9 @@ class _TorchModule(types.ModuleType):
     def __getattr__(self, attr: str) -> Any:
         if attr.startswith("__") and attr.endswith("__"):
             raise AttributeError(attr)
+        if attr in _NOT_THE_SAME.get(self.__name__, ()):       # same name, other meaning: refuse, never guess
+            raise UnsupportedTorchAPI(f"{self.__name__}.{attr} is not supported by tinygrad_np "
+                                      "(see docs/as_torch.md for what is)")
         try:
             return getattr(self._target, attr)
         except AttributeError:
