@@ -16,6 +16,7 @@ from .registry import MODELS, DataSpec, ModelSpec, data_dict, get_spec, recipe_d
 
 USER_ERRORS = (ValueError, TypeError, OSError, FloatingPointError)    # OSError: disk full, quota, permissions
 HELP_DEFAULT = "the model's recipe (python -m models list)"
+CHECKPOINT_SECONDS = 5.0        # the longest stretch of training a crash (not Ctrl-C) can lose
 
 
 def _ints(text: str) -> tuple[int, ...]:
@@ -185,7 +186,7 @@ def cmd_train(a: argparse.Namespace) -> int:
         for k in ("hidden", "digits"):
             if a.__dict__[k] is not None:
                 a.__dict__[k] = tuple(a.__dict__[k])
-        if snap["epoch"] >= (a.epochs or get_spec(a.name).recipe.epochs) or (run / "meta.json").is_file():
+        if (run / "meta.json").is_file():
             raise ValueError(f"--resume {run}: this run is complete ({snap['epoch']} epochs); train a new one")
         return _train(a, run, snap)
     if a.name is None:
@@ -206,12 +207,21 @@ def _train(a: argparse.Namespace, run: Optional[Path], resume: Optional[dict]) -
     from .training import fit, mean_loss, predict
 
     config = {k: getattr(a, k) for k in TRAIN_SETTINGS}
-    state = {"epoch": 0 if resume is None else resume["epoch"]}
+    state = {"saved": 0 if resume is None else resume["epoch"], "pending": None, "written_at": time.monotonic()}
     written: list[Path] = []
 
+    def save_pending() -> None:
+        if state["pending"] is not None:
+            write_checkpoint(run, state["pending"], config)
+            state["saved"] = state["pending"]["epoch"]
+            state["pending"], state["written_at"] = None, time.monotonic()
+
     def on_epoch(snap: dict) -> None:
-        write_checkpoint(run, snap, config)
-        state["epoch"] = snap["epoch"]
+        """Every epoch's state is kept in memory; on disk at most every CHECKPOINT_SECONDS (a 2500-epoch run
+        of 7 ms epochs would otherwise spend most of its time writing), at the end and on Ctrl-C."""
+        state["pending"] = snap
+        if time.monotonic() - state["written_at"] >= CHECKPOINT_SECONDS or snap["epoch"] == spec.recipe.epochs:
+            save_pending()
 
     note = None
     try:
@@ -276,25 +286,29 @@ def _train(a: argparse.Namespace, run: Optional[Path], resume: Optional[dict]) -
         written += [run / f for f in figures]
         write_json(run / META, meta)
     except KeyboardInterrupt:
-        if run is None:
-            print("\ninterrupted", file=sys.stderr)
-        elif state["epoch"] == 0:
-            release_if_empty(run)
+        _remove(written)
+        if run is not None:
+            save_pending()
+        if run is None or state["saved"] == 0:
+            if run is not None:
+                release_if_empty(run)
             print("\ninterrupted before the first epoch ended; nothing was kept", file=sys.stderr)
         else:
-            _remove(written)
-            print(f"\ninterrupted: {run / CHECKPOINT} keeps epoch {state['epoch']}; continue with: "
+            print(f"\ninterrupted: {run / CHECKPOINT} keeps epoch {state['saved']}; continue with: "
                   f"python -m models train --resume {run}", file=sys.stderr)
         return 130
     except BaseException:
         _remove(written)           # nothing half-written: a run is complete or has only its checkpoint
-        if run is None:
-            pass
-        elif state["epoch"] == 0:
-            release_if_empty(run)
-        else:
-            print(f"note: {run / CHECKPOINT} keeps epoch {state['epoch']}; once the problem is fixed, "
-                  f"python -m models train --resume {run} continues", file=sys.stderr)
+        if run is not None:
+            try:
+                save_pending()
+            except OSError:
+                pass                    # the disk that failed may fail again: the older checkpoint stays
+            if state["saved"] == 0:
+                release_if_empty(run)
+            else:
+                print(f"note: {run / CHECKPOINT} keeps epoch {state['saved']}; once the problem is fixed, "
+                      f"python -m models train --resume {run} continues", file=sys.stderr)
         raise
     print(f"\ntest accuracy {test['accuracy']:.2%}; {per_epoch:.3f} s per epoch, {total:.1f} s in all")
     print(f"run folder: {run}")
