@@ -5,10 +5,11 @@ import argparse
 import math
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Iterator, Optional, Sequence
 
 import numpy as np
 
@@ -212,7 +213,8 @@ def _train(a: argparse.Namespace, run: Optional[Path], resume: Optional[dict]) -
 
     def save_pending() -> None:
         if state["pending"] is not None:
-            write_checkpoint(run, state["pending"], config)
+            with _writing(run / CHECKPOINT):
+                write_checkpoint(run, state["pending"], config)
             state["saved"] = state["pending"]["epoch"]
             state["pending"], state["written_at"] = None, time.monotonic()
 
@@ -278,13 +280,17 @@ def _train(a: argparse.Namespace, run: Optional[Path], resume: Optional[dict]) -
                 "train_settings": config, "metrics": metrics, "versions": versions(),
                 "command": describe_command(), "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
         # meta.json last: a folder with a meta.json is a complete run
-        tg.save(model.state_dict(), run / WEIGHTS)
+        with _writing(run / WEIGHTS):
+            tg.save(model.state_dict(), run / WEIGHTS)
         written.append(run / WEIGHTS)
-        write_json(run / METRICS, {"history": history, "test": test, "classes": data.classes, **metrics})
+        with _writing(run / METRICS):
+            write_json(run / METRICS, {"history": history, "test": test, "classes": data.classes, **metrics})
         written.append(run / METRICS)
-        figures = plots.save_all(run, history, test, data.classes, data.raw_test, data.y_test, probs)
+        with _writing(run / "the pictures"):
+            figures = plots.save_all(run, history, test, data.classes, data.raw_test, data.y_test, probs)
         written += [run / f for f in figures]
-        write_json(run / META, meta)
+        with _writing(run / META):
+            write_json(run / META, meta)
     except KeyboardInterrupt:
         _remove(written)
         if run is not None:
@@ -319,6 +325,15 @@ def _train(a: argparse.Namespace, run: Optional[Path], resume: Optional[dict]) -
         print("  no pictures: matplotlib is not installed (pip install -e \".[plot]\")")
     print(f"next: python -m models evaluate {run}   |   python -m models predict {run} IMAGE...")
     return 0
+
+
+@contextmanager
+def _writing(path: Path) -> Iterator[None]:
+    """An OSError while writing `path` (disk full, quota: often without a file name) names the file."""
+    try:
+        yield
+    except OSError as e:
+        raise OSError(e.errno, f"cannot write {path}: {e.strerror or e}") from None
 
 
 def _remove(paths: Sequence[Path]) -> None:

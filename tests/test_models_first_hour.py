@@ -98,24 +98,45 @@ def test_resume_refuses_flags_finished_runs_and_folders_without_a_checkpoint(str
     assert "name a model" in capsys.readouterr().err
 
 
-def test_a_write_failure_is_one_line_and_leaves_nothing_half_written(tmp_path, monkeypatch, capsys):
-    real = models.runs.write_json
+@pytest.mark.parametrize("target", ["meta.json", "weights.npz"])
+def test_a_write_failure_is_one_line_and_leaves_nothing_half_written(tmp_path, monkeypatch, capsys, target):
+    real_json, real_save = models.runs.write_json, tg.save
 
-    def full_disk(path, obj):
-        if path.name == "meta.json":
-            raise OSError(errno.ENOSPC, "No space left on device", str(path))
-        real(path, obj)
-    monkeypatch.setattr(models.runs, "write_json", full_disk)
+    def full_disk(real, path_arg):
+        def write(*args):
+            if Path(args[path_arg]).name == target:       # a full disk's OSError often carries no file name
+                raise OSError(errno.ENOSPC, "No space left on device")
+            return real(*args)
+        return write
+    monkeypatch.setattr(models.runs, "write_json", full_disk(real_json, 0))    # write_json(path, obj)
+    monkeypatch.setattr(tg, "save", full_disk(real_save, 1))                   # tg.save(obj, path)
     run = tmp_path / "run"
     assert main(TRAIN + ["--out", str(run)]) == 2
     err = capsys.readouterr().err
     line = [x for x in err.splitlines() if "error:" in x]
-    assert len(line) == 1 and "No space left on device" in line[0] and str(run / "meta.json") in line[0]
-    assert "Traceback" not in err
+    assert len(line) == 1 and "No space left on device" in line[0] and f"cannot write {run / target}" in line[0]
+    assert "Traceback" not in err and "--resume" in err
     assert sorted(p.name for p in run.iterdir()) == ["checkpoint.npz"]    # no weights without their meta.json
-    monkeypatch.setattr(models.runs, "write_json", real)
+    monkeypatch.setattr(models.runs, "write_json", real_json)
+    monkeypatch.setattr(tg, "save", real_save)
     assert main(["train", "--resume", str(run)]) == 0                     # the disk has room again: finish it
     assert {"weights.npz", "meta.json", "metrics.json"} <= {p.name for p in run.iterdir()}
+
+
+def test_a_checkpoint_that_cannot_be_written_stops_with_one_line(tmp_path, monkeypatch, capsys):
+    real_save = tg.save
+
+    def quota(obj, path):
+        if Path(path).name == "checkpoint.npz":
+            raise OSError(errno.EDQUOT, "Disk quota exceeded")
+        return real_save(obj, path)
+    monkeypatch.setattr(tg, "save", quota)
+    monkeypatch.setattr(cli, "CHECKPOINT_SECONDS", 0.0)
+    run = tmp_path / "run"
+    assert main(TRAIN + ["--out", str(run)]) == 2
+    err = capsys.readouterr().err
+    assert f"cannot write {run / 'checkpoint.npz'}: Disk quota exceeded" in err and "Traceback" not in err
+    assert not run.exists()                                               # nothing was kept: no empty folder
 
 
 @pytest.mark.parametrize("edit, entry", [
