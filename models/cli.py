@@ -16,7 +16,7 @@ import numpy as np
 from .registry import MODELS, DataSpec, ModelSpec, data_dict, get_spec, recipe_dict
 
 USER_ERRORS = (ValueError, TypeError, OSError, FloatingPointError)    # OSError: disk full, quota, permissions
-HELP_DEFAULT = "the model's recipe (python -m models list)"
+HELP_DEFAULT = "the model's recipe, listed below"
 CHECKPOINT_SECONDS = 5.0        # the longest stretch of training a crash (not Ctrl-C) can lose
 
 
@@ -68,9 +68,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m models", description="Train, evaluate and use the seed models.")
     sub = p.add_subparsers(dest="command", required=True, metavar="{list,train,evaluate,predict}")
     sub.add_parser("list", help="the models with their default data and recipe")
+    recipes = "\n".join(f"  {m.name:<15} {m.recipe.summary()}; seed {m.recipe.seed}" for m in MODELS.values())
     t = sub.add_parser("train", help="train a model, write a run folder (or continue one: --resume RUN_DIR)",
                        description="Train a model and write a run folder. Options left out take the model's "
-                       "recipe (python -m models list shows it).")
+                       "recipe (below; python -m models list shows the architectures too).",
+                       epilog=f"the models and their recipes (the defaults):\n{recipes}",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     t.add_argument("name", nargs="?", metavar="NAME",
                    help=f"the model: {', '.join(MODELS)}")
     t.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run from its last complete epoch "
@@ -94,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--patience", type=_positive(int), help="early stopping: stop when the validation loss has not "
                    "improved for this many epochs and keep the best epoch's weights (default: off)")
     t.add_argument("--seed", type=_non_negative(int), help="random seed for initialisation and shuffling, "
-                   f"an integer >= 0 (default: {HELP_DEFAULT}, 0)")
+                   f"an integer >= 0 (default: {HELP_DEFAULT})")
     t.add_argument("--out", metavar="DIR", help="run folder (default runs/NAME); an existing run is never "
                    "overwritten: DIR-2, DIR-3, ... is used instead")
     t.add_argument("--hidden", type=_ints, metavar="N,N,...", help="hidden layer sizes, e.g. 20,7,5 ('none': no "

@@ -179,6 +179,8 @@ def test_help_shows_defaults_and_the_model_names(capsys):
     for name in models.MODELS:
         assert name in out
     assert out.count("default") >= 10 and "--resume" in out and "--patience" in out
+    for spec in models.MODELS.values():                        # each default recipe, spelled out
+        assert f"{spec.name:<15} {spec.recipe.summary()}; seed {spec.recipe.seed}" in out
 
 
 def test_hidden_sizes_show_in_the_header_and_meta(tmp_path, capsys):
