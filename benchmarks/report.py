@@ -239,7 +239,7 @@ def plot(run: Dict[str, Any], path: str) -> Optional[str]:
         others = (("hand", "tab:blue"), ("torch", "tab:orange")) if has_torch(run) else (("hand", "tab:blue"),)
         for k, (other, color) in enumerate(others):
             vals = [r["ratios"].get(f"tinygrad_np/{other}", {}).get("value", 0.0) for r in train]
-            ax.bar([x + (k - 0.5) * 0.38 for x in xs], vals, 0.38, color=color,
+            ax.bar([x + (k - (len(others) - 1) / 2) * 0.38 for x in xs], vals, 0.38, color=color,
                    label=f"tinygrad_np ÷ {NAMES[other]}")
         ax.axhline(1.0, color="black", lw=0.8)
         ax.set_xticks(list(xs))
