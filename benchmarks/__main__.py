@@ -1,6 +1,6 @@
 """python -m benchmarks [--quick] [--threads 1,2] [--only NAME[,NAME]] [--json PATH] [--plot PATH]
 
-Run from the checkout. First a gradient check (tinygrad_np and PyTorch against the hand-written
+Run from the checkout. First a gradient check (tinygrad_np, and PyTorch when installed, against the hand-written
 baseline, every model), then the timings, one worker process per framework and thread count.
 Exit status: 0 on success, 1 if the gradient check failed (nothing is timed then), 2 if a
 benchmark raised an error (reported in the tables and the JSON).
@@ -17,7 +17,7 @@ from typing import Any, Dict, List
 from tinygrad_np._files import atomic_write
 
 from . import report, runner, specs
-from .machine import git_info, machine_info
+from .machine import TORCH_HINT, git_info, machine_info, torch_installed
 
 
 def _threads(text: str) -> List[int]:
@@ -68,7 +68,8 @@ def main(argv: Any = None) -> int:
         "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"), "quick": args.quick,
         "machine": machine, "git": git_info(), "threads": threads, "settings": vars(settings),
         "lr": specs.LR, "only": args.only, "versions": {}, "by_threads": [], "notes": []}
-    log("gradient check (all models, hand baseline vs tinygrad_np and PyTorch) ...")
+    log("gradient check (all models, hand baseline vs tinygrad_np" + (" and PyTorch" if torch_installed() else "")
+        + ") ...")
     run["gradcheck"] = runner.run_check(max(threads), log)
     if run["gradcheck"]["passed"]:
         for i, th in enumerate(threads):
@@ -78,7 +79,10 @@ def main(argv: Any = None) -> int:
             for fw in ("check", "hand", "tinygrad_np", "torch"):
                 run["versions"].update(block["workers"].get(fw, {}).get("versions", {}))
             for fw, why in block["unavailable"].items():
-                run["notes"].append(f"{fw} unavailable at {th} thread(s): {why}")
+                if not (fw == "torch" and not torch_installed()):      # said once, below
+                    run["notes"].append(f"{fw} unavailable at {th} thread(s): {why}")
+    if not torch_installed():
+        run["notes"].append(f"PyTorch is not installed, so it was left out; {TORCH_HINT}.")
     run["seconds"] = round(time.perf_counter() - t0, 1)
     errors = [f"{r['name']} [{fw}] at {b['threads']} thread(s): {msg}" for b in run["by_threads"]
               for r in b.get("results", []) for fw, msg in r["errors"].items()]

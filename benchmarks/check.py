@@ -14,6 +14,7 @@ from typing import Any, Dict, List
 import numpy as np
 
 from . import specs
+from .machine import torch_installed
 from .micro import chain_gradients
 from .train import make_trainer
 
@@ -38,11 +39,7 @@ def _compare(ref: Dict[str, np.ndarray], got: Dict[str, Any]) -> Dict[str, float
 
 
 def _frameworks() -> List[str]:
-    try:
-        import torch  # noqa: F401
-        return ["tinygrad_np", "torch"]
-    except ImportError:
-        return ["tinygrad_np"]
+    return ["tinygrad_np", "torch"] if torch_installed() else ["tinygrad_np"]
 
 
 def run_gradient_check() -> Dict[str, Any]:

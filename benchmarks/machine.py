@@ -1,6 +1,7 @@
 """Where and with what a run was made: CPU, cores, memory, versions, BLAS, the checkout's commit."""
 from __future__ import annotations
 
+import importlib.util
 import os
 import platform
 import subprocess
@@ -9,6 +10,12 @@ from pathlib import Path
 from typing import Any, Dict
 
 ROOT = Path(__file__).resolve().parents[1]
+TORCH_HINT = "pip install torch==2.13.0 adds the PyTorch columns"
+
+
+def torch_installed() -> bool:
+    """Whether PyTorch can be imported here (found without importing it, so NumPy's thread setup is untouched)."""
+    return importlib.util.find_spec("torch") is not None
 
 
 def machine_info() -> Dict[str, Any]:
@@ -62,7 +69,7 @@ def worker_versions(framework: str) -> Dict[str, Any]:
         import tinygrad_np
         info["tinygrad_np"] = tinygrad_np.__version__
         info["tinygrad_np_path"] = str(Path(tinygrad_np.__file__).resolve().parent)
-    if framework in ("torch", "check"):
+    if framework == "torch" or framework == "check" and torch_installed():
         import torch
         info["torch"] = torch.__version__
         info["torch_threads"] = torch.get_num_threads()

@@ -39,10 +39,12 @@ def peaks(run: Dict[str, Any]) -> Dict[int, float]:
     return out
 
 
-def _targets(r: Dict[str, Any]) -> str:
+def _targets(r: Dict[str, Any], torch: bool = True) -> str:
     spec = specs.get_model(r["name"])
     marks = []
     for other, limit in spec.targets.get(r["batch"], {}).items():
+        if other == "torch" and not torch:
+            continue
         got = r["ratios"].get(f"tinygrad_np/{other}")
         ok = "?" if got is None else ("met" if got["value"] <= limit else "MISSED")
         marks.append(f"≤{limit}× {NAMES[other]}: {ok}")
@@ -56,12 +58,31 @@ def _fraction(r: Dict[str, Any], peak: Optional[float]) -> str:
     return f"{100 * r['flops'] / t['median'] / 1e9 / peak:.0f}%"
 
 
-# The columns every timing table has: time per call in each framework, then tinygrad_np's two ratios.
+# The columns every timing table has: time per call in each framework, then tinygrad_np's ratios.
+# The PyTorch columns appear only when the run had PyTorch (see has_torch).
 TIMING_COLUMNS = "hand NumPy | tinygrad_np | PyTorch | tinygrad_np ÷ hand | tinygrad_np ÷ PyTorch"
+TIMING_COLUMNS_NO_TORCH = "hand NumPy | tinygrad_np | tinygrad_np ÷ hand"
 
 
-def _timing_cells(timings: Dict[str, Any], ratios: Dict[str, Any], scale: float) -> str:
-    """The TIMING_COLUMNS cells of one row; `scale` turns seconds into the table's unit (1e3: ms)."""
+def has_torch(run: Dict[str, Any]) -> bool:
+    """Whether PyTorch took part in the run (it is left out when it is not installed)."""
+    return any(e["framework"] == "torch" for e in run["gradcheck"]["entries"]) or \
+        any("torch" in b["workers"] for b in run["by_threads"])
+
+
+def _columns(torch: bool) -> str:
+    return TIMING_COLUMNS if torch else TIMING_COLUMNS_NO_TORCH
+
+
+def _align(torch: bool) -> str:
+    return "rrrrr" if torch else "rrr"
+
+
+def _timing_cells(timings: Dict[str, Any], ratios: Dict[str, Any], scale: float, torch: bool = True) -> str:
+    """The timing-column cells of one row; `scale` turns seconds into the table's unit (1e3: ms)."""
+    if not torch:
+        return (f"{_t(timings.get('hand'), scale)} | {_t(timings.get('tinygrad_np'), scale)} | "
+                f"{_r(ratios.get('tinygrad_np/hand'))}")
     return (f"{_t(timings.get('hand'), scale)} | {_t(timings.get('tinygrad_np'), scale)} | "
             f"{_t(timings.get('torch'), scale)} | {_r(ratios.get('tinygrad_np/hand'))} | "
             f"{_r(ratios.get('tinygrad_np/torch'))}")
@@ -74,20 +95,21 @@ def _table(title: str, header: str, align: str, rows: List[List[str]]) -> List[s
     return [f"### {title}\n", f"| {header} |", separator] + ["| " + " | ".join(cells) + " |" for cells in rows] + [""]
 
 
-def _train_table(train: List[Dict[str, Any]], threads: int, peak: Optional[float]) -> List[str]:
-    rows = [[r["name"], str(r["batch"]), _timing_cells(r["timings"], r["ratios"], 1e3),
-             _targets(r) if threads == 1 else "–", _fraction(r, peak)] for r in train]
+def _train_table(train: List[Dict[str, Any]], threads: int, peak: Optional[float], torch: bool = True) -> List[str]:
+    rows = [[r["name"], str(r["batch"]), _timing_cells(r["timings"], r["ratios"], 1e3, torch),
+             _targets(r, torch) if threads == 1 else "–", _fraction(r, peak)] for r in train]
     return _table(f"Training step, {threads} thread(s): ms per step, median [min–max of repeat medians]",
-                  f"model | batch | {TIMING_COLUMNS} | target (1 thread) | tinygrad_np % of matmul peak",
-                  "lrrrrrrlr", rows)
+                  f"model | batch | {_columns(torch)} | target (1 thread) | tinygrad_np % of matmul peak",
+                  "lr" + _align(torch) + "lr", rows)
 
 
-def _layer_table(layers: List[Dict[str, Any]], threads: int, peak: Optional[float]) -> List[str]:
-    rows = [[r["name"], specs.LAYERS[r["name"]].describe(), _timing_cells(r["timings"], r["ratios"], 1e3),
+def _layer_table(layers: List[Dict[str, Any]], threads: int, peak: Optional[float], torch: bool = True) -> List[str]:
+    rows = [[r["name"], specs.LAYERS[r["name"]].describe(), _timing_cells(r["timings"], r["ratios"], 1e3, torch),
              _fraction(r, peak)] for r in layers]
     batch = specs.LAYERS[layers[0]["name"]].batch
     return _table(f"Layers (forward + backward, batch {batch}), {threads} thread(s): ms",
-                  f"layer | input | {TIMING_COLUMNS} | tinygrad_np % of matmul peak", "llrrrrrr", rows)
+                  f"layer | input | {_columns(torch)} | tinygrad_np % of matmul peak", "ll" + _align(torch) + "r",
+                  rows)
 
 
 def markdown(run: Dict[str, Any]) -> str:
@@ -97,17 +119,18 @@ def markdown(run: Dict[str, Any]) -> str:
     worst = max((e.get("max_rel_err", float("inf")) for e in g["entries"]), default=0.0)
     out.append(f"Gradient check: {'passed' if g['passed'] else 'FAILED'} ({len(g['entries'])} comparisons "
                f"with the hand baseline, worst max relative error {worst:.1e}, tolerance {g['tolerance']:g})\n")
+    torch = has_torch(run)
     for block in run["by_threads"]:
         th = block["threads"]
         res = block.get("results", [])
         train = [r for r in res if r["kind"] == "train"]
         if train:
-            out += _train_table(train, th, pk.get(th))
+            out += _train_table(train, th, pk.get(th), torch)
             out += _faults(train)
         layers = [r for r in res if r["kind"] == "layer"]
         if layers:
-            out += _layer_table(layers, th, pk.get(th))
-        out += _overhead(res)
+            out += _layer_table(layers, th, pk.get(th), torch)
+        out += _overhead(res, torch)
         out += _memory(res)
     out += _machine(run, pk)
     return "\n".join(out)
@@ -126,7 +149,7 @@ def _faults(res: List[Dict[str, Any]]) -> List[str]:
     return ["Minor page faults per step (fresh memory from the OS on every step): " + "; ".join(rows) + "\n"]
 
 
-def _overhead(res: List[Dict[str, Any]]) -> List[str]:
+def _overhead(res: List[Dict[str, Any]], torch: bool = True) -> List[str]:
     over = {r["name"]: r for r in res if r["kind"] in ("overhead", "optim")}
     if not over:
         return []
@@ -147,9 +170,9 @@ def _overhead(res: List[Dict[str, Any]]) -> List[str]:
         if key == "add_grad" and "tinygrad_np/torch" in ratios:
             ok = ratios["tinygrad_np/torch"]["value"] <= specs.OVERHEAD_TARGET
             target = f"≤{specs.OVERHEAD_TARGET}× PyTorch: {'met' if ok else 'MISSED'}"
-        table.append([label, _timing_cells(tm, ratios, 1e6), target])
-    return _table("Per-op overhead and the optimizer step: µs per call", f"benchmark | {TIMING_COLUMNS} | target",
-                  "lrrrrrl", table)
+        table.append([label, _timing_cells(tm, ratios, 1e6, torch), target])
+    return _table("Per-op overhead and the optimizer step: µs per call", f"benchmark | {_columns(torch)} | target",
+                  "l" + _align(torch) + "l", table)
 
 
 def _memory(res: List[Dict[str, Any]]) -> List[str]:
@@ -213,9 +236,10 @@ def plot(run: Dict[str, Any], path: str) -> Optional[str]:
     for ax, block in zip(axes[:, 0], blocks):
         train = [r for r in block["results"] if r["kind"] == "train"]
         xs = range(len(train))
-        for k, (other, color) in enumerate((("hand", "tab:blue"), ("torch", "tab:orange"))):
+        others = (("hand", "tab:blue"), ("torch", "tab:orange")) if has_torch(run) else (("hand", "tab:blue"),)
+        for k, (other, color) in enumerate(others):
             vals = [r["ratios"].get(f"tinygrad_np/{other}", {}).get("value", 0.0) for r in train]
-            ax.bar([x + (k - 0.5) * 0.38 for x in xs], vals, 0.38, color=color,
+            ax.bar([x + (k - (len(others) - 1) / 2) * 0.38 for x in xs], vals, 0.38, color=color,
                    label=f"tinygrad_np ÷ {NAMES[other]}")
         ax.axhline(1.0, color="black", lw=0.8)
         ax.set_xticks(list(xs))

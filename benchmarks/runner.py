@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple
 
 from . import specs
-from .machine import ROOT
+from .machine import ROOT, TORCH_HINT, torch_installed
 from .worker import thread_env
 
 FRAMEWORKS = ("hand", "tinygrad_np", "torch")
@@ -174,9 +174,12 @@ def run_item(item: Item, workers: Dict[str, WorkerProc], threads: int, s: Settin
 
 
 def run_threads(threads: int, first: bool, only: Optional[List[str]], s: Settings, log: Any) -> Dict[str, Any]:
-    procs = {fw: WorkerProc(fw, threads) for fw in FRAMEWORKS}
-    workers: Dict[str, WorkerProc] = {}
     info: Dict[str, Any] = {"threads": threads, "workers": {}, "unavailable": {}}
+    present = [fw for fw in FRAMEWORKS if fw != "torch" or torch_installed()]
+    if "torch" not in present:
+        info["unavailable"]["torch"] = f"not installed; {TORCH_HINT}"
+    procs = {fw: WorkerProc(fw, threads) for fw in present}
+    workers: Dict[str, WorkerProc] = {}
     try:
         for fw, p in procs.items():            # the workers import in parallel; collect them in turn
             try:

@@ -6,7 +6,7 @@ The parent puts the thread count in OMP/OPENBLAS/MKL_NUM_THREADS before this pro
 BLAS sizes its pool before NumPy loads; the worker checks that and, for PyTorch, also calls
 `torch.set_num_threads`. Requests and replies are one JSON object per line; the worker's own
 stdout is redirected to stderr so that nothing else can interleave with the replies.
-Frameworks: hand (bare NumPy), tinygrad_np, torch, and check (all three, for the gradient check).
+Frameworks: hand (bare NumPy), tinygrad_np, torch, and check (all installed ones, for the gradient check).
 """
 from __future__ import annotations
 
@@ -40,7 +40,8 @@ class Worker:
                                    f"found {os.environ.get(k)!r}")
         self.framework = framework
         self.threads = threads
-        if framework in ("torch", "check"):
+        from .machine import torch_installed
+        if framework == "torch" or framework == "check" and torch_installed():
             import torch
             torch.set_num_threads(threads)
         from . import micro, timing

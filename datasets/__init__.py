@@ -5,12 +5,13 @@
 from .digits import load_digits
 from .idx import read_idx, write_idx
 from .images import ImageDataset, decode_image, load_image_folder, load_image_splits, prefix_labels
-from .mnist import FASHION_MNIST_CLASSES, load_fashion_mnist, load_idx_pair, load_mnist
+from .mnist import (FASHION_MNIST_CLASSES, identify_mnist, load_fashion_mnist, load_idx_pair, load_mnist,
+                    mnist_files)
 from .preprocess import one_hot, scale01, select_classes, standardize, train_test_split
 from ._download import cache_dir
 
 __all__ = [
     "load_digits", "read_idx", "write_idx", "load_idx_pair", "load_mnist", "load_fashion_mnist",
-    "FASHION_MNIST_CLASSES", "ImageDataset", "decode_image", "load_image_folder", "load_image_splits",
+    "identify_mnist", "mnist_files", "FASHION_MNIST_CLASSES", "ImageDataset", "decode_image", "load_image_folder", "load_image_splits",
     "prefix_labels", "scale01", "standardize", "one_hot", "train_test_split", "select_classes", "cache_dir",
 ]

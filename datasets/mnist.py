@@ -1,6 +1,7 @@
 """MNIST and Fashion-MNIST: find the IDX files (argument, $TINYGRAD_NP_DATA, user cache) or download them."""
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 from typing import Sequence
@@ -32,6 +33,21 @@ FASHION_MNIST_SHA256 = {
     "t10k-images-idx3-ubyte.gz": "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073",
     "t10k-labels-idx1-ubyte.gz": "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5",
 }
+# sha256 of the same files un-gzipped, so a folder of raw IDX files is recognised too
+MNIST_RAW_SHA256 = {
+    "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+    "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+    "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+    "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+}
+FASHION_MNIST_RAW_SHA256 = {
+    "train-images-idx3-ubyte": "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+    "train-labels-idx1-ubyte": "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+    "t10k-images-idx3-ubyte": "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+    "t10k-labels-idx1-ubyte": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+}
+_KNOWN = {"mnist": (MNIST_SHA256, MNIST_RAW_SHA256), "fashion-mnist": (FASHION_MNIST_SHA256, FASHION_MNIST_RAW_SHA256)}
+_TITLES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}
 FASHION_MNIST_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                          "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
 
@@ -120,12 +136,54 @@ def _not_found_message(fn, title, folder, stems, looked, errors) -> str:
            f"(un-gzipped names such as {alt} also work). Looked in: {'; '.join(looked)}. ")
     if errors:
         msg += "Download failed: " + "; ".join(errors) + ". "
-    msg += (f"Provide the files in one of three ways: (1) pass root='/path/to/folder' to {fn}(); "
+    msg += (f"Provide the files in one of three ways: (1) pass root='/path/to/folder' to {fn}() "
+            f"(python -m models: --data /path/to/folder); "
             f"(2) set the environment variable {_download.ENV_VAR}=/path, with the files in "
             f"${_download.ENV_VAR}/{folder}/ or directly in ${_download.ENV_VAR}/; "
             f"(3) put them in the user cache folder {_download.cache_dir(folder)} "
             f"(done automatically when this machine is online).")
     return msg
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def identify_file(path: str | os.PathLike) -> str | None:
+    """"mnist" or "fashion-mnist" when the file is one of that set's original files (by sha256 of the file,
+    gzipped or not), None for any other file (a set of your own in the same format)."""
+    digest = _sha256(Path(path))
+    for name, tables in _KNOWN.items():
+        if any(digest in t.values() for t in tables):
+            return name
+    return None
+
+
+def identify_mnist(root: str | os.PathLike, split: str = "train") -> str | None:
+    """Which of the two sets the IDX files of `split` in folder `root` (or root/mnist, root/fashion-mnist) are:
+    "mnist", "fashion-mnist", or None when they are not the original files of either (or are missing).
+    The labels file decides (60 KB to hash); the images are checked when the data is loaded."""
+    stems = _split_stems("identify_mnist", split)
+    r = Path(root).expanduser()
+    for d in (r, r / "mnist", r / "fashion-mnist"):
+        if d.is_dir() and (hit := _find_in(d, stems)) is not None:
+            return identify_file(hit[1])
+    return None
+
+
+def _check_identity(fn: str, expected: str, paths: Sequence[Path]) -> None:
+    """Refuse the original files of the other set: Fashion-MNIST read as digits (or the reverse) trains and
+    scores without any error, and every number it gives is meaningless."""
+    for p in paths:
+        found = identify_file(p)
+        if found is not None and found != expected:
+            other = "load_fashion_mnist" if found == "fashion-mnist" else "load_mnist"
+            raise ValueError(f"{fn}: {p} is the {_TITLES[found]} file, not {_TITLES[expected]} (identified by its "
+                             f"sha256); read it with {other}() (python -m models: --dataset {found})")
 
 
 def load_idx_pair(images_path: str | os.PathLike, labels_path: str | os.PathLike,
@@ -151,14 +209,24 @@ def load_idx_pair(images_path: str | os.PathLike, labels_path: str | os.PathLike
     return images, labels
 
 
-def _load(fn, title, folder, split, root, download, mirrors, default_mirrors, sha256):
-    stems = _split_stems(fn, split)
-    if mirrors is None:
-        mirrors = default_mirrors
-    elif isinstance(mirrors, (str, os.PathLike)):
-        mirrors = [str(mirrors)]
-    img, lbl = _locate(fn, title, folder, stems, root, download, list(mirrors), sha256)
+def _load(fn, dataset, split, root, download, mirrors):
+    img, lbl = mnist_files(dataset, split, root, download=download, mirrors=mirrors)
+    _check_identity(fn, dataset, (lbl, img))
     return load_idx_pair(img, lbl, num_classes=10)
+
+
+def mnist_files(dataset: str = "mnist", split: str = "train", root: str | os.PathLike | None = None, *,
+                download: bool = True, mirrors: str | Sequence[str] | None = None) -> tuple[Path, Path]:
+    """(images file, labels file) of `split` of "mnist" or "fashion-mnist", found (or downloaded) exactly as
+    :func:`load_mnist` / :func:`load_fashion_mnist` find them; nothing is read."""
+    if dataset not in _KNOWN:
+        raise ValueError(f"mnist_files: dataset must be 'mnist' or 'fashion-mnist', got {dataset!r}")
+    fn = "load_mnist" if dataset == "mnist" else "load_fashion_mnist"
+    default = MNIST_MIRRORS if dataset == "mnist" else FASHION_MNIST_MIRRORS
+    mirrors = default if mirrors is None else [str(mirrors)] if isinstance(mirrors, (str, os.PathLike)) else mirrors
+    img, lbl = _locate(fn, _TITLES[dataset], dataset, _split_stems(fn, split), root, download, list(mirrors),
+                       _KNOWN[dataset][0])
+    return img, lbl
 
 
 def load_mnist(split: str = "train", root: str | os.PathLike | None = None, *, download: bool = True,
@@ -170,7 +238,7 @@ def load_mnist(split: str = "train", root: str | os.PathLike | None = None, *, d
     respected); if still missing and ``download`` is true, downloads them into that cache from ``mirrors``
     (default :data:`MNIST_MIRRORS`), checking sha256.
     """
-    return _load("load_mnist", "MNIST", "mnist", split, root, download, mirrors, MNIST_MIRRORS, MNIST_SHA256)
+    return _load("load_mnist", "mnist", split, root, download, mirrors)
 
 
 def load_fashion_mnist(split: str = "train", root: str | os.PathLike | None = None, *, download: bool = True,
@@ -179,5 +247,4 @@ def load_fashion_mnist(split: str = "train", root: str | os.PathLike | None = No
 
     Class names are in :data:`FASHION_MNIST_CLASSES`.
     """
-    return _load("load_fashion_mnist", "Fashion-MNIST", "fashion-mnist", split, root, download, mirrors,
-                 FASHION_MNIST_MIRRORS, FASHION_MNIST_SHA256)
+    return _load("load_fashion_mnist", "fashion-mnist", split, root, download, mirrors)

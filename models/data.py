@@ -32,6 +32,7 @@ class Raw:
     test_y: np.ndarray
     classes: list[str]
     source: dict
+    note: Optional[str] = None       # said to the user (e.g. the data set was identified and switched)
 
 
 @dataclass
@@ -121,11 +122,19 @@ def mnist_root(data: Optional[str], dataset: str) -> Optional[Path]:
 
 
 def _load_mnist(spec: ModelSpec, data: Optional[str], dataset: Optional[str], digits) -> Raw:
+    """--dataset given: those files or a clear error if --data holds the other set. Not given: the files in
+    --data are identified by checksum, so Fashion-MNIST is never trained on as digits (said in a note)."""
+    note = None
+    if dataset is None and data and (found := datasets.identify_mnist(data)) is not None \
+            and found != spec.data.dataset:
+        dataset, note = found, f"--data {data} holds {found} (identified by checksum): training on {found}"
     dataset = dataset or spec.data.dataset
     if dataset not in ("mnist", "fashion-mnist"):
         raise ValueError(f"--dataset must be mnist or fashion-mnist, got {dataset!r}")
     loader = datasets.load_mnist if dataset == "mnist" else datasets.load_fashion_mnist
     root = mnist_root(data, dataset)
+    if root is None:          # found by the loader ($TINYGRAD_NP_DATA, cache, download): record where
+        root = datasets.mnist_files(dataset, "train")[0].parent
     xtr, ytr = loader("train", root=root)
     xte, yte = loader("test", root=root)
     names = [str(i) for i in range(10)] if dataset == "mnist" else list(FASHION_MNIST_CLASSES)
@@ -136,9 +145,9 @@ def _load_mnist(spec: ModelSpec, data: Optional[str], dataset: Optional[str], di
         xtr, ytr = select_classes(xtr, ytr, digits)
         xte, yte = select_classes(xte, yte, digits)
         names = [names[k] for k in digits]
-    source = {"kind": "mnist", "dataset": dataset, "path": str(root.resolve()) if root else None,
+    source = {"kind": "mnist", "dataset": dataset, "path": str(root.resolve()),
               "digits": list(digits) if digits else None}
-    return Raw(xtr, ytr, xte, yte, names, source)
+    return Raw(xtr, ytr, xte, yte, names, source, note)
 
 
 def _load_digits(spec: ModelSpec, split_seed: int) -> Raw:

@@ -84,6 +84,25 @@ def _classifier(features: list[Layer], input_shape: Sequence[int], hidden: Seque
     return features + [Layer("flatten", shape, (flat,))] + dense_layers(flat, hidden, num_outputs)
 
 
+def describe(plan: Sequence[Layer], head: str) -> str:
+    """The network as one line, from its plan (so --hidden and the data's shape show as trained):
+    ``784 -> 64 ReLU -> 32 ReLU -> 10 softmax`` or ``1x28x28 -> [conv5x5 16, ReLU, pool2] -> ... -> 10 softmax``."""
+    if not plan:
+        return "(no layers)"
+    parts = ["x".join(str(d) for d in plan[0].in_shape)]
+    for layer in plan:
+        if layer.kind == "linear":
+            parts.append(str(layer.out_shape[0]))
+        elif layer.kind == "conv":
+            pad = f" pad {layer.padding}" if layer.padding else ""
+            parts.append(f"[conv{layer.kernel}x{layer.kernel} {layer.out_shape[0]}{pad}")
+        elif layer.kind == "relu":
+            parts[-1] += ", ReLU" if parts[-1].startswith("[") else " ReLU"
+        elif layer.kind == "maxpool":
+            parts[-1] += f", pool{layer.kernel}]"
+    return " -> ".join(parts) + (" sigmoid" if head == "sigmoid" else " softmax")
+
+
 # ---- the architectures (keyword arguments as in the registry's `arch`) ----------------------------------------
 def mlp(input_shape: Sequence[int], num_outputs: int, hidden: Sequence[int]) -> list[Layer]:
     """The fully connected seeds: the flattened input, a ReLU layer per hidden size, `num_outputs` logits.

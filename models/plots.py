@@ -46,8 +46,9 @@ def save_all(run: Path, history: list[dict], test: dict, classes: Sequence[str],
 def _curves(plt, history: list[dict]):
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.8))
     ep = [h["epoch"] for h in history]
-    a1.plot(ep, [h["train_loss"] for h in history], label="train")
-    a2.plot(ep, [h["train_acc"] for h in history], label="train")
+    dots = dict(marker="o", ms=4) if len(ep) <= 30 else {}       # one epoch is one point: draw it
+    a1.plot(ep, [h["train_loss"] for h in history], label="train", **dots)
+    a2.plot(ep, [h["train_acc"] for h in history], label="train", **dots)
     for key in ("val", "test"):
         rows = [h for h in history if f"{key}_loss" in h]
         if rows:

@@ -58,6 +58,13 @@ class Progress:
             else:
                 print(line, file=self.stream, flush=True)
 
+    def note(self, line: str) -> None:
+        """A line of its own, between the bars."""
+        if self._outer is not None:
+            self._outer.write(line, file=self.stream)
+        else:
+            print(line, file=self.stream, flush=True)
+
     def close(self) -> None:
         if self._outer is not None:
             self._outer.close()

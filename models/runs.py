@@ -11,7 +11,7 @@ import numpy as np
 
 from tinygrad_np._files import atomic_write
 
-WEIGHTS, META, METRICS = "weights.npz", "meta.json", "metrics.json"
+WEIGHTS, META, METRICS, CHECKPOINT = "weights.npz", "meta.json", "metrics.json", "checkpoint.npz"
 FORMAT = 1
 
 
@@ -87,12 +87,46 @@ def read_meta(run: str | Path) -> tuple[Path, dict]:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as e:
         raise ValueError(f"{meta_path} is not valid JSON: {e}") from None
-    for key in ("model", "architecture", "preprocess", "classes", "head"):
-        if key not in meta:
-            raise ValueError(f"{meta_path} has no {key!r} entry; it was not written by python -m models train")
-    if meta.get("format", FORMAT) > FORMAT:
-        raise ValueError(f"{meta_path} has format {meta['format']}, newer than this code understands ({FORMAT})")
+    check_meta(meta, meta_path)
     return run, meta
+
+
+def check_meta(meta: Any, meta_path: Path) -> None:
+    """Every entry evaluate/predict rely on, with its type: a damaged or hand-edited meta.json is one clear
+    error naming the file and the entry, never a KeyError or TypeError later on."""
+    def bad(key: str, what: str) -> ValueError:
+        return ValueError(f"{meta_path}: the {key!r} entry {what}; it was not written by python -m models train "
+                          f"(or was edited since)")
+    if not isinstance(meta, dict):
+        raise ValueError(f"{meta_path} holds a JSON {type(meta).__name__}, expected an object")
+    for key in ("model", "architecture", "preprocess", "classes", "head", "data"):
+        if key not in meta:
+            raise bad(key, "is missing")
+    fmt = meta.get("format", FORMAT)
+    if not isinstance(fmt, int) or isinstance(fmt, bool):
+        raise bad("format", f"must be an integer, got {fmt!r}")
+    if fmt > FORMAT:
+        raise ValueError(f"{meta_path} has format {fmt}, newer than this code understands ({FORMAT})")
+    if not isinstance(meta["model"], str):
+        raise bad("model", f"must be a model name, got {meta['model']!r}")
+    if meta["head"] not in ("softmax", "sigmoid"):
+        raise bad("head", f"must be 'softmax' or 'sigmoid', got {meta['head']!r}")
+    classes = meta["classes"]
+    if not isinstance(classes, list) or len(classes) < 2 or not all(isinstance(c, str) for c in classes):
+        raise bad("classes", f"must be a list of at least two class names, got {classes!r}")
+    arch = meta["architecture"]
+    if not isinstance(arch, dict) or not isinstance(arch.get("input_shape"), list) \
+            or not isinstance(arch.get("num_outputs"), int) or not isinstance(arch.get("kwargs", {}), dict):
+        raise bad("architecture", "must hold input_shape (a list), num_outputs (an integer) and kwargs")
+    want = 1 if meta["head"] == "sigmoid" else len(classes)
+    if arch["num_outputs"] != want or (meta["head"] == "sigmoid" and len(classes) != 2):
+        raise bad("classes", f"({len(classes)} names) does not fit a {meta['head']} head with "
+                             f"{arch['num_outputs']} output(s)")
+    pre = meta["preprocess"]
+    if not isinstance(pre, dict) or any(k not in pre for k in ("input", "scale", "normalize", "layout")):
+        raise bad("preprocess", "must hold input, scale, normalize and layout (mean/std when normalized)")
+    if not isinstance(meta["data"], dict) or meta["data"].get("kind") not in ("digits", "mnist", "images"):
+        raise bad("data", "must say which data the run was trained on (kind digits, mnist or images)")
 
 
 def load_weights(model, run: Path) -> None:
@@ -131,6 +165,52 @@ def _flatten(d: Any, prefix: str = "") -> dict:
         else:
             out[key] = v
     return out
+
+
+def write_checkpoint(run: Path, snap: dict, config: dict) -> Path:
+    """run/checkpoint.npz (atomic): the snapshot of the last complete epoch (models.training.snapshot) and the
+    train settings, so `train --resume RUN` can rebuild the same model and data and go on."""
+    import tinygrad_np as tg
+    path = run / CHECKPOINT
+    best = snap.get("best")
+    state = {"model": snap["model"], "optimizer": snap["optimizer"], "scheduler": snap["scheduler"],
+             "json": json.dumps({"format": FORMAT, "epoch": snap["epoch"], "history": snap["history"],
+                                 "rng": snap["rng"], "config": config,
+                                 "best": None if best is None else {"epoch": best["epoch"], "loss": best["loss"]}},
+                                default=_jsonable)}
+    if best is not None:
+        state["best_model"] = best["model"]
+    tg.save(state, path)
+    return path
+
+
+def read_checkpoint(run: str | Path) -> tuple[Path, dict, dict]:
+    """(run path, snapshot for models.training.fit(resume=...), train settings) from run/checkpoint.npz."""
+    import tinygrad_np as tg
+    run = Path(run).expanduser()
+    path = run / CHECKPOINT
+    if not run.is_dir():
+        raise FileNotFoundError(f"--resume {run}: no such run folder")
+    if not path.is_file():
+        raise FileNotFoundError(f"--resume {run}: there is no {CHECKPOINT} in it (a run keeps one from its first "
+                                f"complete epoch on)")
+    try:
+        state = tg.load(path)
+        info = json.loads(state["json"])
+        best = info["best"]
+        snap = {"model": _flatten(state["model"]), "optimizer": _int_keys(state["optimizer"]),
+                "scheduler": state.get("scheduler") or {}, "rng": info["rng"], "epoch": int(info["epoch"]),
+                "history": info["history"],
+                "best": None if best is None else {**best, "model": _flatten(state["best_model"])}}
+        config = info["config"]
+    except (KeyError, TypeError, ValueError, OSError) as e:
+        raise ValueError(f"cannot resume from {path}: {type(e).__name__}: {e}") from None
+    return run, snap, config
+
+
+def _int_keys(opt_state: dict) -> dict:
+    """tg.load gives the optimizer's per-parameter state keys as strings; state_dict() uses indices."""
+    return {**opt_state, "state": {int(k): v for k, v in (opt_state.get("state") or {}).items()}}
 
 
 def describe_command() -> str:

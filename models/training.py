@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Optional
+from typing import Callable, Optional
 
 import numpy as np
 
@@ -84,11 +84,25 @@ def evaluate_arrays(model: nn.Module, X: np.ndarray, y: np.ndarray, head: str) -
     return mean_loss(z, y, head), float(np.mean(pred == y))
 
 
-def fit(model: nn.Module, spec: ModelSpec, data: Prepared, progress: Optional[Progress] = None) -> list[dict]:
+def snapshot(model: nn.Module, opt, sched, epoch: int, history: list[dict], best: Optional[dict] = None) -> dict:
+    """Everything needed to continue after `epoch` and end with the same bits as an uninterrupted run:
+    weights, optimizer and scheduler state, the generator's state (shuffling, dropout) and the history."""
+    return {"model": {k: np.array(v) for k, v in model.state_dict().items()}, "optimizer": opt.state_dict(),
+            "scheduler": {} if sched is None else sched.state_dict(),
+            "rng": default_generator().bit_generator.state, "epoch": epoch, "history": [dict(h) for h in history],
+            "best": best}
+
+
+def fit(model: nn.Module, spec: ModelSpec, data: Prepared, progress: Optional[Progress] = None,
+        on_epoch: Optional[Callable[[dict], None]] = None, resume: Optional[dict] = None,
+        patience: Optional[int] = None) -> list[dict]:
     """Train in place with spec.recipe; returns one history row per epoch.
 
     Validation loss/accuracy are computed on the held-out validation split; without one, on the test split
     *for display only* (labelled "test", never used to choose anything). Long runs evaluate every few epochs.
+    `on_epoch(snapshot)` is called after every complete epoch; `resume` (such a snapshot) continues from it.
+    `patience`: stop when the validation loss has not improved for that many epochs and keep the best epoch's
+    weights (needs a validation split; it is then measured every epoch).
     """
     r, head = spec.recipe, spec.head
     X, y = data.X_train, data.y_train
@@ -99,14 +113,25 @@ def fit(model: nn.Module, spec: ModelSpec, data: Prepared, progress: Optional[Pr
     sched = optim.lr_scheduler.CosineAnnealingLR(opt, T_max=r.epochs) if r.schedule == "cosine" else None
     if r.schedule not in (None, "cosine"):
         raise ValueError(f"recipe schedule must be None or 'cosine', got {r.schedule!r}")
+    if patience is not None and data.X_val is None:
+        raise ValueError(f"--patience needs a validation split; {spec.name} has none (add --val-fraction 0.1)")
     monitor = ("val", data.X_val, data.y_val) if data.X_val is not None else ("test", data.X_test, data.y_test)
     progress = progress or Progress(r.epochs, steps)
     target_all = y.astype(np.float32).reshape(-1, 1) if head == "sigmoid" else y
     rng = default_generator()
-    history = []
+    history: list[dict] = []
+    best: Optional[dict] = None                 # early stopping: {"epoch", "loss", "model"}
+    start = 0
+    if resume is not None:
+        model.load_state_dict(resume["model"])
+        opt.load_state_dict(resume["optimizer"])
+        if sched is not None:
+            sched.load_state_dict(resume["scheduler"])
+        rng.bit_generator.state = resume["rng"]
+        history, best, start = [dict(h) for h in resume["history"]], resume.get("best"), int(resume["epoch"])
     model.train()
     try:
-        for epoch in range(1, r.epochs + 1):
+        for epoch in range(start + 1, r.epochs + 1):
             t0 = time.perf_counter()
             order = rng.permutation(n) if bs < n else np.arange(n)
             loss_sum, correct = 0.0, 0
@@ -133,7 +158,7 @@ def fit(model: nn.Module, spec: ModelSpec, data: Prepared, progress: Optional[Pr
                 sched.step()
             row = {"epoch": epoch, "train_loss": loss_sum / n, "train_acc": correct / n, "seconds": seconds,
                    "lr": lr_now}
-            if epoch == 1 or epoch == r.epochs or epoch % progress.every == 0:
+            if epoch == 1 or epoch == r.epochs or epoch % progress.every == 0 or patience is not None:
                 name, Xm, ym = monitor
                 row[f"{name}_loss"], row[f"{name}_acc"] = evaluate_arrays(model, Xm, ym, head)
                 line = (f"epoch {epoch:>{len(str(r.epochs))}}/{r.epochs}  train loss {row['train_loss']:.4f} "
@@ -142,7 +167,22 @@ def fit(model: nn.Module, spec: ModelSpec, data: Prepared, progress: Optional[Pr
             else:
                 line = ""
             history.append(row)
+            stop = False
+            if patience is not None:
+                if best is None or row["val_loss"] < best["loss"]:
+                    best = {"epoch": epoch, "loss": row["val_loss"],
+                            "model": {k: np.array(v) for k, v in model.state_dict().items()}}
+                stop = epoch - best["epoch"] >= patience and epoch < r.epochs
             progress.epoch_end(epoch, line)
+            if on_epoch is not None:
+                on_epoch(snapshot(model, opt, sched, epoch, history, best))
+            if stop:
+                progress.note(f"early stop after epoch {epoch}: validation loss not better than epoch "
+                              f"{best['epoch']}'s ({best['loss']:.4f}) for {patience} epochs; keeping epoch "
+                              f"{best['epoch']}'s weights")
+                break
     finally:
         progress.close()
+    if best is not None:
+        model.load_state_dict(best["model"])
     return history

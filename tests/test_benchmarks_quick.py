@@ -89,6 +89,14 @@ def test_markdown_tables_printed(quick_run):
     for heading in ("### Training step", "### Layers", "### Per-op overhead", "### Peak memory", "### Machine"):
         assert heading in out
     assert "| tiny_mlp | 8 |" in out and "GFLOP/s" in out
+    header = next(line for line in out.splitlines() if line.startswith("| model | batch |"))
+    if _torch_available():
+        assert "| PyTorch |" in header and "tinygrad_np ÷ PyTorch" in header
+        assert "PyTorch is not installed" not in out
+    else:      # NumPy alone: hand vs tinygrad_np, no empty PyTorch column, one line on how to add it
+        assert "PyTorch" not in header and header.count("|") == 8
+        assert out.count("pip install torch==2.13.0 adds the PyTorch columns") == 1
+        assert "PyTorch: ?" not in out
 
 
 def test_failed_gradient_check_stops_the_run(tmp_path, monkeypatch, capsys):

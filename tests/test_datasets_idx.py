@@ -246,16 +246,29 @@ def test_download_wrong_checksum(isolated, monkeypatch):
 
 
 def test_parse_speed_synthetic(tmp_path):
-    """60000 28x28 images parse well under a second, even without the real files."""
+    """60000 28x28 images parse about as fast as gzip can inflate them, even without the real files.
+
+    A ratio to the bare `gzip.decompress` + `np.frombuffer` of the same file, timed side by side (best of 3
+    each), not an absolute time: the machine may be shared and busy, which slows both alike."""
     p = tmp_path / "big-idx3-ubyte.gz"
     a = np.zeros((60000, 28, 28), dtype=np.uint8)
     a[:, 4:24, 4:24] = (np.arange(60000) % 251).astype(np.uint8)[:, None, None]  # digit-like blobs
     p.write_bytes(gzip.compress(b"\x00\x00\x08\x03" + np.array(a.shape, ">u4").tobytes() + a.tobytes(), 1))
-    t = time.perf_counter()
-    b = read_idx(p)
-    elapsed = time.perf_counter() - t
+
+    def bare():
+        return np.frombuffer(gzip.decompress(p.read_bytes())[16:], np.uint8).reshape(a.shape)
+
+    def best(fn):
+        times = []
+        for _ in range(3):
+            t = time.perf_counter()
+            out = fn()
+            times.append(time.perf_counter() - t)
+        return min(times), out
+    t_bare, _ = best(bare)
+    t_read, b = best(lambda: read_idx(p))
     assert b.shape == (60000, 28, 28) and np.array_equal(a[123], b[123])
-    assert elapsed < 1.0, elapsed
+    assert t_read < 3 * t_bare + 0.05, (t_read, t_bare)      # +50 ms: the fixed cost of opening and checking
 
 
 def test_download_without_tqdm_plain_progress(isolated, monkeypatch):

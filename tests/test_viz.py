@@ -184,3 +184,30 @@ def test_render_without_graphviz_says_how_to_install(tmp_path, monkeypatch):
 def test_render_rejects_other_formats(tmp_path):
     with pytest.raises(ValueError, match="render: format must be 'svg' or 'png', got 'pdf'"):
         viz.render(small_graph(), str(tmp_path / "g.pdf"), format="pdf")
+
+
+def _fake_graphviz(monkeypatch, seen):
+    class Source:
+        def __init__(self, source):
+            pass
+
+        def pipe(self, format):
+            seen.append(format)
+            return b"<svg>drawn</svg>" if format == "svg" else b"\x89PNG\r\n\x1a\n"
+    fake = types.SimpleNamespace(Source=Source, ExecutableNotFound=type("ExecutableNotFound", (RuntimeError,), {}))
+    monkeypatch.setitem(sys.modules, "graphviz", fake)
+
+
+def test_render_takes_the_format_from_the_file_name(tmp_path, monkeypatch):
+    seen = []
+    _fake_graphviz(monkeypatch, seen)
+    viz.render(small_graph(), str(tmp_path / "g.png"))                       # no format=: a PNG, not an SVG
+    viz.render(small_graph(), str(tmp_path / "G.SVG"))
+    assert seen == ["png", "svg"]
+    assert (tmp_path / "g.png").read_bytes().startswith(b"\x89PNG")
+    with pytest.raises(ValueError, match="does not match the file name"):
+        viz.render(small_graph(), str(tmp_path / "h.png"), format="svg")
+    with pytest.raises(ValueError, match="cannot tell the format"):
+        viz.render(small_graph(), str(tmp_path / "graph"))
+    viz.render(small_graph(), str(tmp_path / "graph"), format="svg")          # no extension: format= decides
+    assert seen == ["png", "svg", "svg"] and not (tmp_path / "h.png").exists()

@@ -20,6 +20,7 @@ without the package, `render` runs a `dot` program found on PATH directly.
 """
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from typing import Any, Dict, List, Optional
@@ -145,14 +146,25 @@ def _freed(fn: Any) -> RuntimeError:
                         "graph before calling backward(), or call backward(retain_graph=True)")
 
 
-def render(tensor: Tensor, path: str, format: str = "svg", params: Optional[Dict[str, Tensor]] = None) -> str:
+def render(tensor: Tensor, path: str, format: Optional[str] = None,
+           params: Optional[Dict[str, Tensor]] = None) -> str:
     """Draw `tensor`'s graph into the file `path` (written whole, or not at all) and return `path`.
 
+    The format is the file's extension (`.svg` or `.png`) unless `format` says it; a `format` that
+    contradicts the extension is refused (an SVG inside `graph.png` opens nowhere).
     Uses the `graphviz` Python package when installed, else a `dot` program on PATH; with neither,
     raises ImportError saying how to install them.
     """
+    suffix = os.path.splitext(str(path))[1].lower().lstrip(".")
+    if format is None:
+        if suffix not in ("svg", "png"):
+            raise ValueError(f"render: cannot tell the format from {str(path)!r}; name the file .svg or .png, "
+                             "or pass format='svg' or 'png'")
+        format = suffix
     if format not in ("svg", "png"):
         raise ValueError(f"render: format must be 'svg' or 'png', got {format!r}")
+    if suffix in ("svg", "png") and suffix != format:
+        raise ValueError(f"render: format={format!r} does not match the file name {str(path)!r}")
     source = to_dot(tensor, params=params)
     try:
         import graphviz
