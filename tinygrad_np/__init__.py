@@ -15,6 +15,7 @@ from .ops import cat, stack, where
 from .random import manual_seed
 from .serialization import load, save
 from .tensor import Tensor, tensor
+from .threads import get_num_threads, set_num_threads
 from . import data, nn, optim, viz  # the layers above the core
 
 # PyTorch's aliases, as attributes only (not in __all__: a star import must not shadow the builtins)
@@ -28,5 +29,5 @@ __version__ = "0.1.0"
 
 __all__ = ["Tensor", "tensor", "cat", "stack", "where", "Function", "no_grad", "enable_grad",
            "is_grad_enabled", "zeros", "ones", "full", "zeros_like", "ones_like", "randn", "rand", "arange",
-           "eye", "manual_seed", "gradcheck", "GradcheckError", "float32", "float64", "int32", "int64", "uint8",
+           "eye", "manual_seed", "set_num_threads", "get_num_threads", "gradcheck", "GradcheckError", "float32", "float64", "int32", "int64", "uint8",
            "bool_", "save", "load", "nn", "optim", "data", "viz", "ops"]

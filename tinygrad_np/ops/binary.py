@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..function import Function
+from ..threads import matmul
 
 
 def _broadcast_error(op: str, x: object, y: object) -> ValueError:
@@ -105,7 +106,7 @@ class MatMul(Function):
             raise ValueError(f"matmul: shapes {x.shape} and {y.shape} do not align ({k1} != {k2})")
         ctx.save_for_backward(x, y)
         try:
-            return x @ y
+            return matmul(x, y)
         except ValueError:
             raise ValueError(f"matmul: batch shapes of {x.shape} and {y.shape} cannot be broadcast") from None
 
@@ -121,11 +122,11 @@ class MatMul(Function):
             g = np.expand_dims(g, -1)
         gx = gy = None
         if ctx.needs_input_grad[0]:
-            gx = g @ (y[None, :] if y.ndim == 1 else np.swapaxes(y, -1, -2))      # dX = G Yᵀ
+            gx = matmul(g, y[None, :] if y.ndim == 1 else np.swapaxes(y, -1, -2))   # dX = G Yᵀ
             if x.ndim == 1:
                 gx = gx[..., 0, :]
         if ctx.needs_input_grad[1]:
-            gy = (x[:, None] if x.ndim == 1 else np.swapaxes(x, -1, -2)) @ g       # dY = Xᵀ G
+            gy = matmul(x[:, None] if x.ndim == 1 else np.swapaxes(x, -1, -2), g)   # dY = Xᵀ G
             if y.ndim == 1:
                 gy = gy[..., 0]
         return gx, gy

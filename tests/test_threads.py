@@ -1,0 +1,165 @@
+"""Thread control: tg.set_num_threads / get_num_threads (PyTorch's contract), the chunk pool, the split
+matrix product, BLAS pinned to one thread, and that no thread count changes a convolution's result.
+
+Tolerances: a split product computes each output element with the same BLAS kernel over the same K,
+so row/column blocks agree with the whole product to float32 rounding (rtol 1e-5 covers a different
+blocking inside BLAS). Convolution gradients under several threads differ from one thread only in the
+order the per-thread partial sums of dW and db are added: float64 rounding, far below rtol 1e-12.
+"""
+import threading
+import time
+
+import numpy as np
+import pytest
+from hypothesis import given, strategies as st
+
+import tinygrad_np as tg
+from tinygrad_np import threads
+from tinygrad_np.nn.functional import conv2d
+from tinygrad_np.testing import arrays, conv_geometries
+
+
+@pytest.fixture
+def num_threads():
+    """Restore the thread count (and the chunk size, which tests shrink) after each test."""
+    from tinygrad_np.ops import conv as conv_module
+    old, old_chunk = tg.get_num_threads(), conv_module.CHUNK_BYTES
+    yield
+    tg.set_num_threads(old)
+    conv_module.CHUNK_BYTES = old_chunk
+
+
+def test_set_and_get_num_threads(num_threads):
+    tg.set_num_threads(3)
+    assert tg.get_num_threads() == 3
+    tg.set_num_threads(np.int64(1))
+    assert tg.get_num_threads() == 1 and type(tg.get_num_threads()) is int
+
+
+@pytest.mark.parametrize("bad, match", [(0, "positive integer"), (-2, "positive integer"),
+                                        (2.5, "expects an int, but got float"), (True, "got bool"),
+                                        ("2", "got str")])
+def test_set_num_threads_rejects_what_pytorch_rejects(num_threads, bad, match):
+    before = tg.get_num_threads()
+    with pytest.raises(RuntimeError, match=match):
+        tg.set_num_threads(bad)
+    assert tg.get_num_threads() == before
+
+
+def test_errors_match_pytorch_types():
+    torch = pytest.importorskip("torch")
+    for bad in (0, 2.5):
+        with pytest.raises(RuntimeError):
+            torch.set_num_threads(bad)
+        with pytest.raises(RuntimeError):
+            tg.set_num_threads(bad)
+
+
+def test_default_is_the_environment_or_the_usable_cores(monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    assert threads._env_threads() == 3
+    for text in ("0", "", "two", "-1"):
+        monkeypatch.setenv("OMP_NUM_THREADS", text)
+        assert threads._env_threads() is None
+    assert 1 <= threads._usable_cores()
+
+
+def test_run_chunks_runs_every_chunk_once_on_several_threads(num_threads):
+    tg.set_num_threads(3)
+    seen, idents, slots = [], set(), set()
+    lock = threading.Lock()
+
+    def chunk(i, slot):
+        time.sleep(0.005)                   # long enough that the helpers get chunks too
+        with lock:
+            seen.append(i)
+            idents.add(threading.get_ident())
+            slots.add(slot)
+    threads.run_chunks(chunk, 12)
+    assert sorted(seen) == list(range(12))
+    assert slots <= {0, 1, 2} and len(idents) == len(slots) >= 2
+
+
+def test_run_chunks_single_thread_runs_in_order_in_the_caller(num_threads):
+    tg.set_num_threads(1)
+    seen = []
+    threads.run_chunks(lambda i, slot: seen.append((i, slot, threading.get_ident())), 4)
+    assert seen == [(i, 0, threading.get_ident()) for i in range(4)]
+
+
+def test_run_chunks_raises_a_chunks_error_after_all_finished(num_threads):
+    tg.set_num_threads(2)
+    done = []
+
+    def chunk(i, slot):
+        if i == 1:
+            raise ValueError("chunk 1 failed")
+        time.sleep(0.002)
+        done.append(i)
+    with pytest.raises(ValueError, match="chunk 1 failed"):
+        threads.run_chunks(chunk, 6)
+    assert 1 not in done
+
+
+def test_nested_run_chunks_runs_serially_inside_a_chunk(num_threads):
+    tg.set_num_threads(2)
+    inner = []
+
+    def outer(i, slot):
+        me = threading.get_ident()
+        threads.run_chunks(lambda j, s: inner.append((i, j, s, threading.get_ident() == me)), 3)
+    threads.run_chunks(outer, 4)
+    assert sorted(x[:2] for x in inner) == [(i, j) for i in range(4) for j in range(3)]
+    assert all(s == 0 and same for _, _, s, same in inner)       # no deadlock, no foreign thread
+
+
+@pytest.mark.parametrize("shape_a, shape_b", [((300, 200), (200, 64)),    # tall: row blocks
+                                              ((40, 300), (300, 500)),    # wide: column blocks
+                                              ((3, 4), (4, 5))])          # small: one BLAS call
+def test_split_matmul_equals_the_product(num_threads, shape_a, shape_b):
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal(shape_a, dtype=np.float32)
+    b = rng.standard_normal(shape_b, dtype=np.float32)
+    tg.set_num_threads(2)
+    out = threads.matmul(a, b)
+    assert out.dtype == np.float32 and out.shape == (shape_a[0], shape_b[1])
+    np.testing.assert_allclose(out, a.astype(np.float64) @ b, rtol=1e-5, atol=1e-4)
+    np.testing.assert_allclose(threads.matmul(a.T.copy().T, b), out, rtol=1e-5, atol=1e-5)   # strided views
+
+
+def test_blas_is_pinned_to_one_thread_by_a_matmul():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    threads.set_blas_threads(2)
+    (tg.randn(4, 4) @ tg.randn(4, 4)).sum()
+    blas = threadpoolctl.threadpool_info()
+    assert all(lib["num_threads"] == 1 for lib in blas if lib["user_api"] == "blas")
+
+
+def _conv_run(geo, x, w, b, g):
+    ts = [tg.Tensor(a, requires_grad=True) for a in (x, w, b)]
+    out = conv2d(*ts, stride=geo["stride"], padding=geo["padding"], dilation=geo["dilation"], groups=geo["groups"])
+    out.backward(g)
+    return [out.numpy()] + [t.grad.numpy() for t in ts]
+
+
+@given(conv_geometries(max_batch=5), st.data())
+def test_conv_results_do_not_depend_on_the_thread_count(geo, data):
+    from tinygrad_np.ops import conv as conv_module
+    x = data.draw(arrays((geo["N"], geo["C_in"], geo["H"], geo["W"])), label="x")
+    w = data.draw(arrays((geo["C_out"], geo["C_in"] // geo["groups"]) + geo["kernel"]), label="w")
+    b = data.draw(arrays((geo["C_out"],)), label="b")
+    old, old_chunk = tg.get_num_threads(), conv_module.CHUNK_BYTES
+    try:
+        conv_module.CHUNK_BYTES = 1                     # one sample per chunk: as many chunks as samples
+        tg.set_num_threads(1)
+        out = conv2d(tg.Tensor(x), tg.Tensor(w), tg.Tensor(b), stride=geo["stride"], padding=geo["padding"],
+                     dilation=geo["dilation"], groups=geo["groups"])
+        g = np.cos(np.arange(out.numpy().size)).reshape(out.shape)
+        reference = _conv_run(geo, x, w, b, g)
+        for n in (2, 3):
+            tg.set_num_threads(n)
+            for got, want in zip(_conv_run(geo, x, w, b, g), reference):
+                np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    finally:
+        tg.set_num_threads(old)
+        conv_module.CHUNK_BYTES = old_chunk
