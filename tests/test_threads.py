@@ -163,3 +163,46 @@ def test_conv_results_do_not_depend_on_the_thread_count(geo, data):
     finally:
         tg.set_num_threads(old)
         conv_module.CHUNK_BYTES = old_chunk
+
+
+# ---- the --threads flags and the loaded-machine benchmark ----------------------------------------
+def test_models_cli_threads_flag_sets_the_thread_count(num_threads, tmp_path, capsys):
+    from models import cli
+    tg.set_num_threads(2)
+    assert cli.main(["evaluate", str(tmp_path / "no_such_run"), "--threads", "1"]) == 2   # a user error, no traceback
+    assert tg.get_num_threads() == 1
+    with pytest.raises(SystemExit):
+        cli.main(["train", "digits_mlp", "--threads", "0"])
+    assert "--threads: must be > 0" in capsys.readouterr().err
+
+
+def test_load_starts_and_kills_one_spinning_process_each():
+    import os
+    from benchmarks.loaded import Load
+    with Load(2) as load:
+        pids = [p.pid for p in load.procs]
+        assert len(pids) == 2 and all(p.poll() is None for p in load.procs)      # running
+        procs = list(load.procs)
+    assert all(p.returncode is not None for p in procs)                          # killed and reaped
+    for pid in pids:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+
+
+def test_loaded_items_and_table():
+    from benchmarks import loaded
+    assert loaded.items(["loaded", "cnn_binary"]) == [("cnn_binary", 32)]
+    assert len(loaded.items(["loaded"])) == len(loaded.items(None)) > 1
+    t = lambda ms: {"median": ms / 1e3}                                          # noqa: E731
+    r = {"name": "cnn_binary", "batch": 32, "errors": {},
+         "quiet": {"hand@1": t(10), "tinygrad_np@1": t(10), "hand@2": t(6), "tinygrad_np@2": t(6)},
+         "loaded": {"hand@1": t(20), "tinygrad_np@1": t(20), "hand@2": t(300), "tinygrad_np@2": t(30)},
+         "loaded/quiet": {"hand@1": {"value": 2.0, "min": 2.0, "max": 2.0},
+                          "tinygrad_np@1": {"value": 2.0, "min": 2.0, "max": 2.0},
+                          "hand@2": {"value": 50.0, "min": 40.0, "max": 60.0},
+                          "tinygrad_np@2": {"value": 5.0, "min": 5.0, "max": 5.0}},
+         "loaded/loaded@1": {"hand@2": {"value": 15.0}, "tinygrad_np@2": {"value": 1.5}}}
+    text = "\n".join(loaded.markdown({"threads": [1, 2], "load_processes": 2, "unavailable": {}, "results": [r]}))
+    assert "PyTorch" not in text                                                 # no torch worker: no column
+    assert "| cnn_binary | 32 | 2 | 6 → 300 ms: 50.00× [40.00–60.00] | 6 → 30 ms: 5.00× [5.00–5.00] | 1.50× (MISSED) |" \
+        in text
