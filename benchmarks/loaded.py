@@ -45,9 +45,10 @@ class Load:
 
 
 def items(only: Optional[List[str]]) -> List[Tuple[str, int]]:
-    """The training steps of the loaded run: all of them, or those named in --only."""
-    names = set(only or ()) - {"loaded"}
-    return [(m, b) for m, b in specs.train_items() if not names or m in names or f"{m}/{b}" in names]
+    """The training steps of the loaded run: those named in --only (a model or model/batch), else all."""
+    every = specs.train_items()
+    named = [(m, b) for m, b in every if {m, f"{m}/{b}"} & set(only or ())]
+    return named or every
 
 
 def _paired(a: List[Dict[str, float]], b: List[Dict[str, float]]) -> Dict[str, float]:

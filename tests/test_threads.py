@@ -192,7 +192,9 @@ def test_load_starts_and_kills_one_spinning_process_each():
 def test_loaded_items_and_table():
     from benchmarks import loaded
     assert loaded.items(["loaded", "cnn_binary"]) == [("cnn_binary", 32)]
-    assert len(loaded.items(["loaded"])) == len(loaded.items(None)) > 1
+    assert loaded.items(["loaded", "digits_mlp/32", "train"]) == [("digits_mlp", 32)]
+    assert loaded.items(["loaded"]) == loaded.items(["train", "layers"]) == loaded.items(None)
+    assert len(loaded.items(None)) > 1
     t = lambda ms: {"median": ms / 1e3}                                          # noqa: E731
     r = {"name": "cnn_binary", "batch": 32, "errors": {},
          "quiet": {"hand@1": t(10), "tinygrad_np@1": t(10), "hand@2": t(6), "tinygrad_np@2": t(6)},
