@@ -10,7 +10,15 @@ each of the seed CNN's layers): columns are written, multiplied and dropped whil
 instead of making a round trip through main memory, and no im2col buffer is ever kept between forward
 and backward. Rebuilding them in backward is a cheap copy; storing them would cost as much memory
 as all the layer's activations (measured: about 2x less peak memory for the seed CNN's step, and
-faster, since fewer fresh pages have to be faulted in).
+faster, since fewer fresh pages have to be faulted in). The chunks are independent, so
+`threads.run_chunks` runs them on `tg.get_num_threads()` threads, each with its own column buffer
+(and, in backward, its own partial dW and db, added up at the end); BLAS stays at one thread.
+
+Measured and rejected (paired, 1 thread, the seed CNN's layers): Winograd F(2x2, 3x3) in NumPy ran the
+forward 2.6x (conv2, 16 -> 32 channels) and 6x (conv1, 3 -> 16) slower than im2col + GEMM: its 2.25x
+fewer multiplies go to 16 GEMMs with K = C_in (16 or 3), which BLAS runs far below peak, and its
+input/output transforms are a dozen memory-bound NumPy passes. Its float32 error was 1.6e-7 (conv1)
+and 2.1e-7 (conv2) of max|out| against a float64 direct result, im2col's 2.8e-7 and 5.1e-7.
 """
 from __future__ import annotations
 
