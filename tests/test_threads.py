@@ -1,5 +1,6 @@
 """Thread control: tg.set_num_threads / get_num_threads (PyTorch's contract), the chunk pool, the split
-matrix product, BLAS pinned to one thread, and that no thread count changes a convolution's result.
+matrix product, BLAS pinned to one thread, that no thread count changes a convolution's or a pool's
+result, and the --threads flag and the loaded-machine benchmark's pieces.
 
 Tolerances: a split product computes each output element with the same BLAS kernel over the same K,
 so row/column blocks agree with the whole product to float32 rounding (rtol 1e-5 covers a different
@@ -16,7 +17,7 @@ from hypothesis import given, strategies as st
 import tinygrad_np as tg
 from tinygrad_np import threads
 from tinygrad_np.nn.functional import conv2d
-from tinygrad_np.testing import arrays, conv_geometries
+from tinygrad_np.testing import arrays, conv_geometries, distinct_arrays, pool_geometries
 
 
 @pytest.fixture
@@ -208,3 +209,30 @@ def test_loaded_items_and_table():
     assert "PyTorch" not in text                                                 # no torch worker: no column
     assert "| cnn_binary | 32 | 2 | 6 → 300 ms: 50.00× [40.00–60.00] | 6 → 30 ms: 5.00× [5.00–5.00] | 1.50× (MISSED) |" \
         in text
+
+
+@given(pool_geometries(max_batch=5, max_dilation=2), st.data(), st.sampled_from(["max", "avg"]))
+def test_pool_results_do_not_depend_on_the_thread_count(geo, data, kind):
+    """Pools never add across samples, so chunked results are bitwise those of one thread."""
+    from tinygrad_np.nn.functional import avg_pool2d, max_pool2d
+    from tinygrad_np.ops import pool as pool_module
+    if kind == "avg" and geo["dilation"] != (1, 1):
+        geo = dict(geo, dilation=(1, 1))
+    x = data.draw(distinct_arrays((geo["N"], geo["C"], geo["H"], geo["W"])), label="x")
+    kw = dict(kernel_size=geo["kernel"], stride=geo["stride"], padding=geo["padding"], ceil_mode=geo["ceil_mode"])
+    fn = (lambda t: max_pool2d(t, dilation=geo["dilation"], **kw)) if kind == "max" else (lambda t: avg_pool2d(t, **kw))
+    old, old_chunk = tg.get_num_threads(), pool_module.POOL_CHUNK_BYTES
+    results = []
+    try:
+        pool_module.POOL_CHUNK_BYTES = 1                       # one sample per chunk
+        for n in (1, 3):
+            tg.set_num_threads(n)
+            t = tg.Tensor(x, requires_grad=True)
+            out = fn(t)
+            out.backward(np.cos(np.arange(out.numpy().size)).reshape(out.shape))
+            results.append((out.numpy(), t.grad.numpy()))
+    finally:
+        tg.set_num_threads(old)
+        pool_module.POOL_CHUNK_BYTES = old_chunk
+    for got, want in zip(results[1], results[0]):
+        np.testing.assert_array_equal(got, want)
