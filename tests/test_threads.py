@@ -7,6 +7,7 @@ so row/column blocks agree with the whole product to float32 rounding (rtol 1e-5
 blocking inside BLAS). Convolution gradients under several threads differ from one thread only in the
 order the per-thread partial sums of dW and db are added: float64 rounding, far below rtol 1e-12.
 """
+import contextlib
 import threading
 import time
 
@@ -22,12 +23,24 @@ from tinygrad_np.testing import arrays, conv_geometries, distinct_arrays, pool_g
 
 @pytest.fixture
 def num_threads():
-    """Restore the thread count (and the chunk size, which tests shrink) after each test."""
-    from tinygrad_np.ops import conv as conv_module
-    old, old_chunk = tg.get_num_threads(), conv_module.CHUNK_BYTES
-    yield
+    """Restore the thread count after each test; meanwhile every op is big enough to be split."""
+    old = tg.get_num_threads()
+    with small_work_splits():
+        yield
     tg.set_num_threads(old)
-    conv_module.CHUNK_BYTES = old_chunk
+
+
+@contextlib.contextmanager
+def small_work_splits():
+    """Let the tests' small ops take the parallel paths (thresholds 0, one sample per chunk)."""
+    from tinygrad_np.ops import conv as conv_module, pool as pool_module
+    saved = (threads.PARALLEL_FLOPS, threads.PARALLEL_BYTES, conv_module.CHUNK_BYTES, pool_module.POOL_CHUNK_BYTES)
+    threads.PARALLEL_FLOPS = threads.PARALLEL_BYTES = conv_module.CHUNK_BYTES = pool_module.POOL_CHUNK_BYTES = 0
+    try:
+        yield
+    finally:
+        (threads.PARALLEL_FLOPS, threads.PARALLEL_BYTES, conv_module.CHUNK_BYTES,
+         pool_module.POOL_CHUNK_BYTES) = saved
 
 
 def test_set_and_get_num_threads(num_threads):
@@ -145,13 +158,11 @@ def _conv_run(geo, x, w, b, g):
 
 @given(conv_geometries(max_batch=5), st.data())
 def test_conv_results_do_not_depend_on_the_thread_count(geo, data):
-    from tinygrad_np.ops import conv as conv_module
     x = data.draw(arrays((geo["N"], geo["C_in"], geo["H"], geo["W"])), label="x")
     w = data.draw(arrays((geo["C_out"], geo["C_in"] // geo["groups"]) + geo["kernel"]), label="w")
     b = data.draw(arrays((geo["C_out"],)), label="b")
-    old, old_chunk = tg.get_num_threads(), conv_module.CHUNK_BYTES
+    old = tg.get_num_threads()
     try:
-        conv_module.CHUNK_BYTES = 1                     # one sample per chunk: as many chunks as samples
         tg.set_num_threads(1)
         out = conv2d(tg.Tensor(x), tg.Tensor(w), tg.Tensor(b), stride=geo["stride"], padding=geo["padding"],
                      dilation=geo["dilation"], groups=geo["groups"])
@@ -159,11 +170,12 @@ def test_conv_results_do_not_depend_on_the_thread_count(geo, data):
         reference = _conv_run(geo, x, w, b, g)
         for n in (2, 3):
             tg.set_num_threads(n)
-            for got, want in zip(_conv_run(geo, x, w, b, g), reference):
+            with small_work_splits():
+                results = _conv_run(geo, x, w, b, g)
+            for got, want in zip(results, reference):
                 np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
     finally:
         tg.set_num_threads(old)
-        conv_module.CHUNK_BYTES = old_chunk
 
 
 # ---- the --threads flags and the loaded-machine benchmark ----------------------------------------
@@ -215,24 +227,49 @@ def test_loaded_items_and_table():
 def test_pool_results_do_not_depend_on_the_thread_count(geo, data, kind):
     """Pools never add across samples, so chunked results are bitwise those of one thread."""
     from tinygrad_np.nn.functional import avg_pool2d, max_pool2d
-    from tinygrad_np.ops import pool as pool_module
     if kind == "avg" and geo["dilation"] != (1, 1):
         geo = dict(geo, dilation=(1, 1))
     x = data.draw(distinct_arrays((geo["N"], geo["C"], geo["H"], geo["W"])), label="x")
     kw = dict(kernel_size=geo["kernel"], stride=geo["stride"], padding=geo["padding"], ceil_mode=geo["ceil_mode"])
     fn = (lambda t: max_pool2d(t, dilation=geo["dilation"], **kw)) if kind == "max" else (lambda t: avg_pool2d(t, **kw))
-    old, old_chunk = tg.get_num_threads(), pool_module.POOL_CHUNK_BYTES
+    old = tg.get_num_threads()
     results = []
     try:
-        pool_module.POOL_CHUNK_BYTES = 1                       # one sample per chunk
         for n in (1, 3):
             tg.set_num_threads(n)
-            t = tg.Tensor(x, requires_grad=True)
-            out = fn(t)
-            out.backward(np.cos(np.arange(out.numpy().size)).reshape(out.shape))
+            with small_work_splits():
+                t = tg.Tensor(x, requires_grad=True)
+                out = fn(t)
+                out.backward(np.cos(np.arange(out.numpy().size)).reshape(out.shape))
             results.append((out.numpy(), t.grad.numpy()))
     finally:
         tg.set_num_threads(old)
-        pool_module.POOL_CHUNK_BYTES = old_chunk
     for got, want in zip(results[1], results[0]):
         np.testing.assert_array_equal(got, want)
+
+
+def test_conv_chunks_running_at_once_do_not_share_buffers(num_threads, monkeypatch):
+    """Both chunks' columns are built before either is multiplied (a barrier after im2col), so a
+    buffer shared between threads would give a wrong result every time, not only on an unlucky one."""
+    from tinygrad_np.ops import conv as conv_module
+    barrier = threading.Barrier(2)
+    real = conv_module.im2col
+
+    def im2col_then_wait(*args, **kwargs):
+        cols = real(*args, **kwargs)
+        try:
+            barrier.wait(timeout=2.0)
+        except threading.BrokenBarrierError:
+            pass
+        return cols
+    rng = np.random.default_rng(5)
+    x, w, b = rng.standard_normal((2, 3, 6, 6)), rng.standard_normal((4, 3, 3, 3)), rng.standard_normal(4)
+    g = rng.standard_normal((2, 4, 4, 4))
+    geo = dict(stride=(1, 1), padding=(0, 0), dilation=(1, 1), groups=1)
+    tg.set_num_threads(1)
+    reference = _conv_run(geo, x, w, b, g)
+    tg.set_num_threads(2)
+    monkeypatch.setattr(conv_module, "im2col", im2col_then_wait)
+    for got, want in zip(_conv_run(geo, x, w, b, g), reference):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    assert not barrier.broken                     # the two chunks really ran at the same time

@@ -30,9 +30,13 @@ from typing import Any, Callable, Optional
 import numpy as np
 
 DEFAULT_MAX_THREADS = 8
-# A matrix product of at least this many FLOPs (2*M*N*K) is split over the pool; below, one thread's
-# BLAS call is faster than handing out pieces (a 256x256x256 product is 3.4e7).
-PARALLEL_FLOPS = 1e7
+# An op is split over the pool only when one thread would take well over the few milliseconds that a
+# busy machine can charge for waiting on a descheduled thread (or on the GIL it holds): measured on the
+# loaded 2-core machine, splitting the MNIST MLP's 26 MFLOP products made its 2-thread step 4.7x slower
+# than 1 thread, while the CNN's 100-300 MFLOP convolutions gained. Products: FLOPs (2*M*N*K) of the op;
+# memory-bound ops (pools): bytes of input.
+PARALLEL_FLOPS = 1e8
+PARALLEL_BYTES = 4 << 20
 CHUNKS_PER_THREAD = 2           # more pieces than threads, so a descheduled helper holds up only one
 
 
@@ -103,8 +107,9 @@ def set_blas_threads(n: int) -> None:
 def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """`a @ b` with BLAS on one thread; a product of at least `PARALLEL_FLOPS` (both operands 2-D) is cut
     into row or column blocks that `run_chunks` multiplies in parallel into one output."""
-    set_blas_threads(1)
-    if a.ndim != 2 or b.ndim != 2 or _num_threads == 1 or 2 * a.size * b.shape[1] < PARALLEL_FLOPS \
+    if _blas_now != 1:
+        set_blas_threads(1)
+    if _num_threads == 1 or a.ndim != 2 or b.ndim != 2 or 2 * a.size * b.shape[1] < PARALLEL_FLOPS \
             or getattr(_in_worker, "active", False):
         return a @ b
     (m, k), n = a.shape, b.shape[1]
@@ -134,26 +139,32 @@ def _get_pool(size: int) -> ThreadPoolExecutor:
         return _pool
 
 
-def chunk_threads(count: int) -> int:
-    """How many threads `run_chunks(fn, count)` will use: the number of per-thread buffers to allocate."""
-    return 1 if getattr(_in_worker, "active", False) else max(1, min(_num_threads, count))
+def chunk_threads(count: int, parallel: bool = True) -> int:
+    """How many threads `run_chunks(fn, count, parallel)` will use: the number of per-thread buffers."""
+    return 1 if not parallel or getattr(_in_worker, "active", False) else max(1, min(_num_threads, count))
 
 
-def run_chunks(fn: Callable[[int, int], None], count: int) -> None:
+def run_chunks(fn: Callable[[int, int], None], count: int, parallel: bool = True) -> None:
     """Call fn(chunk, slot) for chunk = 0 ... count - 1 on `chunk_threads(count)` threads (the caller's
     included); slot (0 <= slot < chunk_threads(count)) names the thread, for per-thread buffers.
 
-    Chunks are claimed one at a time from a shared counter, so a helper that the OS deschedules holds
-    up at most its current chunk. BLAS is kept at one thread meanwhile (the chunks are the parallelism).
-    fn must write disjoint outputs (or per-slot ones the caller combines). The first error is raised
-    after every helper has finished. Calls from inside a chunk run serially, in slot 0."""
-    threads = chunk_threads(count)
+    Chunks are claimed one at a time from a shared counter, and the caller waits only for chunks that
+    were claimed, never for a helper to wake up: on a busy machine a helper the OS has not scheduled yet
+    finds nothing left when it runs, and one descheduled mid-chunk holds up only that chunk. BLAS is kept
+    at one thread meanwhile (the chunks are the parallelism). fn must write disjoint outputs (or per-slot
+    ones the caller combines). After an error no new chunk starts, and the first error is raised once
+    the running ones have finished. Calls from inside a chunk, or with `parallel` false (the caller's
+    judgement that the op is too small: see PARALLEL_FLOPS), run serially, in slot 0."""
+    threads = chunk_threads(count, parallel)
     set_blas_threads(1)
     if threads == 1:
         for i in range(count):
             fn(i, 0)
         return
     claim = itertools.count()                    # next() on it is atomic under the GIL
+    settled = itertools.count(1)                 # chunks run or skipped so far (next() returns the new count)
+    errors: list = []
+    finished = threading.Event()
 
     def drain(slot: int) -> None:
         _in_worker.active = True
@@ -161,16 +172,20 @@ def run_chunks(fn: Callable[[int, int], None], count: int) -> None:
             for i in iter(claim.__next__, None):
                 if i >= count:
                     return
-                fn(i, slot)
+                if not errors:
+                    try:
+                        fn(i, slot)
+                    except BaseException as e:   # re-raised in the caller's thread
+                        errors.append(e)
+                if next(settled) == count:
+                    finished.set()
         finally:
             _in_worker.active = False
 
     pool = _get_pool(threads - 1)
-    helpers = [pool.submit(drain, slot) for slot in range(1, threads)]
-    try:
-        drain(0)
-    finally:
-        for f in helpers:                        # wait for every helper before an error propagates
-            f.exception()
-    for f in helpers:
-        f.result()
+    for slot in range(1, threads):
+        pool.submit(drain, slot)
+    drain(0)
+    finished.wait()
+    if errors:
+        raise errors[0]

@@ -28,6 +28,7 @@ import numpy as np
 
 from ..function import Function
 from ..grad_mode import is_grad_enabled
+from .. import threads
 from ..threads import chunk_threads, run_chunks
 from .im2col import col2im, crop, im2col, out_size, pad, plane_contiguous, wide_columns
 
@@ -60,7 +61,8 @@ class Convolution(Function):
         wg = weight.reshape(groups, og, k)
         out = np.empty((n, o, length), np.result_type(x, weight, *(() if bias is None else (bias,))))
         chunks = -(-n // step)
-        bufs = [np.empty(min(step, n) * per_sample, xp.dtype) for _ in range(chunk_threads(chunks))]
+        parallel = 2 * o * k * length * n >= threads.PARALLEL_FLOPS
+        bufs = [np.empty(min(step, n) * per_sample, xp.dtype) for _ in range(chunk_threads(chunks, parallel))]
 
         def chunk(c: int, slot: int) -> None:
             start = c * step
@@ -69,7 +71,7 @@ class Convolution(Function):
             np.matmul(wg, cols.reshape(m, groups, k, length), out=block.reshape(m, groups, og, length))
             if bias is not None:
                 block += bias[:, None]
-        run_chunks(chunk, chunks)
+        run_chunks(chunk, chunks, parallel)
         ctx.save_for_backward(x if ctx.needs_input_grad[1] else None, weight)
         ctx.geometry = (xp.shape, kernel, stride, pads, dilation, groups, out_hw, wide)
         return out.reshape(n, o, out_hw[0], length // out_hw[0])[..., :out_hw[1]]   # crops the wide grid's junk
@@ -83,7 +85,8 @@ class Convolution(Function):
         k, og = weight.shape[1] * kernel[0] * kernel[1], o // groups
         step, per_sample, length = _chunking(xp_shape, grad.itemsize, kernel, dilation, out_hw, wide)
         chunks = -(-n // step)
-        slots = range(chunk_threads(chunks))
+        parallel = 2 * o * k * length * n >= threads.PARALLEL_FLOPS
+        slots = range(chunk_threads(chunks, parallel))
         m_max = min(step, n)
         if wide:        # the wide grid's junk columns get zero gradient, which col2im relies on
             gbufs = [np.empty((m_max, o, out_hw[0], xp_shape[3]), grad.dtype) for _ in slots]
@@ -120,7 +123,7 @@ class Convolution(Function):
                 dcols = np.matmul(wt, gc, out=dbufs[slot][:m]).reshape(m, groups * weight.shape[1], *kernel, length)
                 col2im(dcols, (m,) + xp_shape[1:], kernel, stride, dilation, out_hw, wide,
                        out=dxp[start:start + m])
-        run_chunks(chunk, chunks)
+        run_chunks(chunk, chunks, parallel)
         db = sum(dbs[1:], dbs[0]).reshape(o) if need_b else None
         dw = sum(dws[1:], dws[0]).transpose(0, 2, 1).reshape(weight.shape) if need_w else None
         return (None if dxp is None else crop(dxp, pads), dw, db)

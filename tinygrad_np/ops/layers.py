@@ -19,7 +19,7 @@ class LinearOp(Function):
     @staticmethod
     def forward(ctx, x, weight, bias=None):
         ctx.save_for_backward(x, weight)
-        out = matmul(x.reshape(-1, x.shape[-1]), weight.T).reshape(*x.shape[:-1], weight.shape[0])
+        out = matmul(x, weight.T)                 # x of more than 2 dims: NumPy's own batched @
         if bias is not None:
             out += bias
         return out
@@ -28,8 +28,8 @@ class LinearOp(Function):
     def backward(ctx, grad):
         x, weight = ctx.saved_tensors
         need_x, need_w, need_b = ctx.needs_input_grad + (False,) * (3 - len(ctx.needs_input_grad))
+        gx = matmul(grad, weight) if need_x else None                                 # dX = G W
         g2 = grad.reshape(-1, weight.shape[0])
-        gx = matmul(g2, weight).reshape(x.shape) if need_x else None                   # dX = G W
         gw = matmul(g2.T, x.reshape(-1, weight.shape[1])) if need_w else None          # dW = Gᵀ X, a fresh array
         gb = g2.sum(axis=0) if need_b else None                               # db = Σ_rows G
         return (gx, gw) if len(ctx.needs_input_grad) == 2 else (gx, gw, gb)

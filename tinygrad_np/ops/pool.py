@@ -22,6 +22,7 @@ import numpy as np
 from ..function import Function
 from ..grad_mode import is_grad_enabled
 from .._validate import pair
+from .. import threads
 from ..threads import get_num_threads, run_chunks
 from .im2col import Pads, Pair, crop, out_size, pad, slab
 
@@ -86,7 +87,8 @@ def _by_batch(n: int, sample_bytes: int, body: Callable[[slice], None]) -> None:
     """Run body(batch slice) over chunks of the batch, in parallel on the thread pool (the chunks are
     independent: every sample's windows lie in its own planes)."""
     step = max(1, min(-(-n // (2 * get_num_threads())), POOL_CHUNK_BYTES // max(sample_bytes, 1)))
-    run_chunks(lambda c, slot: body(slice(c * step, (c + 1) * step)), -(-n // step))
+    run_chunks(lambda c, slot: body(slice(c * step, (c + 1) * step)), -(-n // step),
+               n * sample_bytes >= threads.PARALLEL_BYTES)
 
 
 def _scatter(x_shape: tuple, dtype: Any, geo: PoolGeometry,
