@@ -109,10 +109,14 @@ def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     into row or column blocks that `run_chunks` multiplies in parallel into one output."""
     if _blas_now != 1:
         set_blas_threads(1)
-    if _num_threads == 1 or a.ndim != 2 or b.ndim != 2 or 2 * a.size * b.shape[1] < PARALLEL_FLOPS \
-            or getattr(_in_worker, "active", False):
-        return a @ b
-    (m, k), n = a.shape, b.shape[1]
+    if a.ndim == 2 and b.ndim == 2 and 2 * a.size * b.shape[1] >= PARALLEL_FLOPS and _num_threads > 1 \
+            and not getattr(_in_worker, "active", False):
+        return _split_matmul(a, b)
+    return a @ b                                   # small (the common case), batched, or inside a chunk
+
+
+def _split_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    m, n = a.shape[0], b.shape[1]
     out = np.empty((m, n), np.result_type(a, b))
     pieces = CHUNKS_PER_THREAD * _num_threads
     rows = m >= n                                   # cut the longer side of the output
