@@ -273,3 +273,20 @@ def test_conv_chunks_running_at_once_do_not_share_buffers(num_threads, monkeypat
     for got, want in zip(_conv_run(geo, x, w, b, g), reference):
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
     assert not barrier.broken                     # the two chunks really ran at the same time
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs os.fork")
+def test_a_forked_child_gets_a_working_pool(num_threads):
+    import os
+    tg.set_num_threads(2)
+    threads.run_chunks(lambda i, s: None, 4)                 # the parent's pool exists now
+    pid = os.fork()
+    if pid == 0:                                             # child: its pool must be new and working
+        try:
+            slots = set()
+            threads.run_chunks(lambda i, s: (time.sleep(0.005), slots.add(s)), 8)
+            os._exit(0 if slots == {0, 1} else 3)
+        except BaseException:
+            os._exit(4)
+    _, status = os.waitpid(pid, 0)
+    assert os.WEXITSTATUS(status) == 0
