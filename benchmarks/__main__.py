@@ -1,7 +1,8 @@
-"""python -m benchmarks [--quick] [--threads 1,2] [--only NAME[,NAME]] [--json PATH] [--plot PATH]
+"""python -m benchmarks [--quick] [--threads 1,2] [--only NAME[,NAME]] [--loaded] [--json PATH] [--plot PATH]
 
 Run from the checkout. First a gradient check (tinygrad_np, and PyTorch when installed, against the hand-written
-baseline, every model), then the timings, one worker process per framework and thread count.
+baseline, every model), then the timings, one worker process per framework and thread count;
+with --loaded (or --only loaded,...) also the training steps under a competing load (benchmarks/loaded.py).
 Exit status: 0 on success, 1 if the gradient check failed (nothing is timed then), 2 if a
 benchmark raised an error (reported in the tables and the JSON).
 """
@@ -16,7 +17,7 @@ from typing import Any, Dict, List
 
 from tinygrad_np._files import atomic_write
 
-from . import report, runner, specs
+from . import loaded, report, runner, specs
 from .machine import TORCH_HINT, git_info, machine_info, torch_installed
 
 
@@ -40,15 +41,19 @@ def parse(argv: Any = None) -> argparse.Namespace:
                         "--quick: 1)")
     p.add_argument("--only", default=None,
                    help="comma-separated subset: a model (mnist_mlp), a model/batch (digits_mlp/32), a layer "
-                        "(conv1), a section (train, layers, overhead, optim, matmul), add, add_grad, chain, sgd. "
+                        "(conv1), a section (train, layers, overhead, optim, matmul, loaded), add, add_grad, chain, "
+                        "sgd. With 'loaded', only the loaded-machine run, of the models named (default: all). "
                         "The gradient check always covers every model.")
+    p.add_argument("--loaded", action="store_true",
+                   help="also time the training steps with one competing CPU-bound process per usable core "
+                        "(started and stopped by the benchmark) and report loaded ÷ quiet")
     p.add_argument("--json", metavar="PATH", help="write every number, the machine and the versions here")
     p.add_argument("--plot", metavar="PATH", help="bar chart (PNG) of the ratios, if matplotlib is installed")
     args = p.parse_args(argv)
     if args.only is not None:
         args.only = [t.strip() for t in args.only.split(",") if t.strip()]
         known = ({"train", "layer", "layers", "overhead", "optim", "matmul", "peak", "add", "add_grad", "chain",
-                  "sgd"} | {m.name for m in specs.MODELS} | set(specs.LAYERS)
+                  "sgd", "loaded"} | {m.name for m in specs.MODELS} | set(specs.LAYERS)
                  | {f"{m}/{b}" for m, b in specs.train_items()})
         bad = [t for t in args.only if t not in known]
         if bad:
@@ -71,8 +76,9 @@ def main(argv: Any = None) -> int:
     log("gradient check (all models, hand baseline vs tinygrad_np" + (" and PyTorch" if torch_installed() else "")
         + ") ...")
     run["gradcheck"] = runner.run_check(max(threads), log)
+    loaded_only = bool(args.only) and "loaded" in args.only
     if run["gradcheck"]["passed"]:
-        for i, th in enumerate(threads):
+        for i, th in enumerate(threads if not loaded_only else []):
             log(f"timing with {th} thread(s) ...")
             block = runner.run_threads(th, i == 0, args.only, settings, log)
             run["by_threads"].append(block)
@@ -81,11 +87,18 @@ def main(argv: Any = None) -> int:
             for fw, why in block["unavailable"].items():
                 if not (fw == "torch" and not torch_installed()):      # said once, below
                     run["notes"].append(f"{fw} unavailable at {th} thread(s): {why}")
+        if args.loaded or loaded_only:
+            log(f"loaded machine: {machine['usable_cores'] or 1} competing process(es) ...")
+            run["loaded"] = loaded.run_loaded(threads, machine["usable_cores"] or 1, args.only,
+                                              loaded.LOADED_QUICK if args.quick else loaded.LOADED, log)
+            run["versions"].update(run["loaded"].pop("versions"))
     if not torch_installed():
         run["notes"].append(f"PyTorch is not installed, so it was left out; {TORCH_HINT}.")
     run["seconds"] = round(time.perf_counter() - t0, 1)
     errors = [f"{r['name']} [{fw}] at {b['threads']} thread(s): {msg}" for b in run["by_threads"]
               for r in b.get("results", []) for fw, msg in r["errors"].items()]
+    errors += [f"{r['name']}/{r['batch']} loaded [{key}]: {msg}" for r in run.get("loaded", {}).get("results", [])
+               for key, msg in r["errors"].items()]
     run["notes"] += errors
     if args.quick:
         run["notes"].append("--quick: a smoke test; its timings are too short to mean anything")

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any, Dict, List, Optional
 
 from . import specs
+from .loaded import markdown as loaded_markdown
 from .micro import MATMUL_N
 
 NAMES = {"hand": "hand NumPy", "tinygrad_np": "tinygrad_np", "torch": "PyTorch"}
@@ -132,6 +133,8 @@ def markdown(run: Dict[str, Any]) -> str:
             out += _layer_table(layers, th, pk.get(th), torch)
         out += _overhead(res, torch)
         out += _memory(res)
+    if run.get("loaded"):
+        out += loaded_markdown(run["loaded"])
     out += _machine(run, pk)
     return "\n".join(out)
 

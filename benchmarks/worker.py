@@ -44,6 +44,9 @@ class Worker:
         if framework == "torch" or framework == "check" and torch_installed():
             import torch
             torch.set_num_threads(threads)
+        if framework in ("tinygrad_np", "check"):
+            import tinygrad_np
+            tinygrad_np.set_num_threads(threads)
         from . import micro, timing
         self.micro, self.timing = micro, timing
         self.bench: Any = None

@@ -114,6 +114,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("images", nargs="+", metavar="IMAGE", help="photo files or folders; for digits/MNIST also "
                    ".npy/.csv arrays")
     backprop.add_parser(sub, _positive(int))
+    for command in (t, e, r):
+        command.add_argument("--threads", type=_positive(int), metavar="N",
+                             help="threads per op (tg.set_num_threads; default: OMP_NUM_THREADS or the usable cores)")
     return p
 
 
@@ -386,6 +389,9 @@ def cmd_predict(a: argparse.Namespace) -> int:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = build_parser().parse_args(argv)
+    if getattr(args, "threads", None) is not None:
+        import tinygrad_np
+        tinygrad_np.set_num_threads(args.threads)
     try:
         if args.command == "list":
             return cmd_list()

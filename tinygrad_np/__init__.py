@@ -23,6 +23,7 @@ from .ops import cat, stack, where
 from .random import manual_seed
 from .serialization import load, save
 from .tensor import Size, Tensor, tensor
+from .threads import get_num_threads, set_num_threads
 from . import data, nn, optim, viz  # the layers above the core
 from .compiler import compile  # noqa: A001  (tg.compile, like torch.compile)
 
@@ -39,7 +40,7 @@ __version__ = "0.1.0"
 
 __all__ = ["Tensor", "tensor", "cat", "stack", "where", "Function", "no_grad", "enable_grad",
            "is_grad_enabled", "zeros", "ones", "full", "zeros_like", "ones_like", "randn", "rand", "arange",
-           "eye", "manual_seed", "gradcheck", "GradcheckError", "float32", "float64", "int32", "int64", "uint8",
+           "eye", "manual_seed", "set_num_threads", "get_num_threads", "gradcheck", "GradcheckError", "float32", "float64", "int32", "int64", "uint8",
            "bool_", "save", "load", "nn", "optim", "data", "viz", "ops", "Size", "device", "cuda", "mps",
            "accelerator", "backends", "set_default_device", "get_default_device", "result_type", "promote_types",
            "as_tensor", "empty", "empty_like", "from_numpy", "full_like", "linspace", "logspace", "rand_like",

@@ -6,6 +6,7 @@ import numpy as np
 
 from ..dtypes import binary_operands, default_float
 from ..function import Function
+from ..threads import matmul
 
 _nd = np.ndarray
 _f64 = np.dtype(np.float64)
@@ -129,7 +130,7 @@ class MatMul(Function):
             raise ValueError(f"matmul: shapes {x.shape} and {y.shape} do not align ({k1} != {k2})")
         ctx.save_for_backward(x, y)
         try:
-            return x @ y
+            return matmul(x, y)
         except ValueError:
             raise ValueError(f"matmul: batch shapes of {x.shape} and {y.shape} cannot be broadcast") from None
 
@@ -145,11 +146,11 @@ class MatMul(Function):
             g = np.expand_dims(g, -1)
         gx = gy = None
         if ctx.needs_input_grad[0]:
-            gx = g @ (y[None, :] if y.ndim == 1 else np.swapaxes(y, -1, -2))      # dX = G Yᵀ
+            gx = matmul(g, y[None, :] if y.ndim == 1 else np.swapaxes(y, -1, -2))   # dX = G Yᵀ
             if x.ndim == 1:
                 gx = gx[..., 0, :]
         if ctx.needs_input_grad[1]:
-            gy = (x[:, None] if x.ndim == 1 else np.swapaxes(x, -1, -2)) @ g       # dY = Xᵀ G
+            gy = matmul(x[:, None] if x.ndim == 1 else np.swapaxes(x, -1, -2), g)   # dY = Xᵀ G
             if y.ndim == 1:
                 gy = gy[..., 0]
         return gx, gy

@@ -10,6 +10,7 @@ import numpy as np
 
 from ..function import Function
 from ..random import default_generator
+from ..threads import matmul
 
 
 class LinearOp(Function):
@@ -18,7 +19,7 @@ class LinearOp(Function):
     @staticmethod
     def forward(ctx, x, weight, bias=None):
         ctx.save_for_backward(x, weight)
-        out = x @ weight.T
+        out = matmul(x, weight.T)                 # x of more than 2 dims: NumPy's own batched @
         if bias is not None:
             out += bias
         return out
@@ -27,9 +28,9 @@ class LinearOp(Function):
     def backward(ctx, grad):
         x, weight = ctx.saved_tensors
         need_x, need_w, need_b = ctx.needs_input_grad + (False,) * (3 - len(ctx.needs_input_grad))
-        gx = grad @ weight if need_x else None                                # dX = G W
+        gx = matmul(grad, weight) if need_x else None                                 # dX = G W
         g2 = grad.reshape(-1, weight.shape[0])
-        gw = g2.T @ x.reshape(-1, weight.shape[1]) if need_w else None        # dW = Gᵀ X, a fresh (out, in) array
+        gw = matmul(g2.T, x.reshape(-1, weight.shape[1])) if need_w else None          # dW = Gᵀ X, a fresh array
         gb = g2.sum(axis=0) if need_b else None                               # db = Σ_rows G
         return (gx, gw) if len(ctx.needs_input_grad) == 2 else (gx, gw, gb)
 
