@@ -186,7 +186,7 @@ def test_models_cli_threads_flag_sets_the_thread_count(num_threads, tmp_path, ca
     assert tg.get_num_threads() == 1
     with pytest.raises(SystemExit):
         cli.main(["train", "digits_mlp", "--threads", "0"])
-    assert "--threads: must be > 0" in capsys.readouterr().err
+    assert "--threads: must be a finite number > 0" in capsys.readouterr().err
 
 
 def test_load_starts_and_kills_one_spinning_process_each():
