@@ -16,6 +16,12 @@ from .random import manual_seed
 from .serialization import load, save
 from .tensor import Tensor, tensor
 from . import data, nn, optim, viz  # the layers above the core
+from . import autograd, autograd_graph
+from .gradcheck import gradgradcheck
+
+# tg.autograd: the walk (the core module) plus PyTorch's public names, which live above the ops
+autograd_graph.install()
+autograd.grad = autograd_graph.grad
 
 # PyTorch's aliases, as attributes only (not in __all__: a star import must not shadow the builtins)
 float = float32
@@ -28,5 +34,5 @@ __version__ = "0.1.0"
 
 __all__ = ["Tensor", "tensor", "cat", "stack", "where", "Function", "no_grad", "enable_grad",
            "is_grad_enabled", "zeros", "ones", "full", "zeros_like", "ones_like", "randn", "rand", "arange",
-           "eye", "manual_seed", "gradcheck", "GradcheckError", "float32", "float64", "int32", "int64", "uint8",
+           "eye", "manual_seed", "gradcheck", "gradgradcheck", "GradcheckError", "float32", "float64", "int32", "int64", "uint8",
            "bool_", "save", "load", "nn", "optim", "data", "viz", "ops"]

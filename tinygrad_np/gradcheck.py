@@ -101,3 +101,41 @@ def _fail(message: str, raise_exception: bool) -> bool:
     if raise_exception:
         raise GradcheckError(message)
     return False
+
+
+def gradgradcheck(fn: Callable[..., Any], inputs: Union[Tensor, Sequence[Any]], grad_outputs: Any = None, *,
+                  eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3, fast_mode: bool = False,
+                  raise_exception: bool = True, seed: int = 0) -> bool:
+    """Check second derivatives, as PyTorch's `gradgradcheck`: gradcheck the map
+    (inputs, v) ↦ ∂⟨v, fn(inputs)⟩/∂inputs, computed with `tg.autograd.grad(create_graph=True)`.
+
+    `grad_outputs` (the v, one per float output) defaults to random float64 tensors that require grad,
+    so the check covers both ∂²/∂x² and ∂²/∂x∂v. Same tolerances and errors as `gradcheck`."""
+    from .autograd_graph import grad              # above the ops, as this module is
+
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    xs = [Tensor(x._data.astype(np.float64, order="C"), requires_grad=x.requires_grad)
+          if isinstance(x, Tensor) and x._data.dtype.kind == "f" else x for x in inputs]
+    checked = [i for i, x in enumerate(xs) if isinstance(x, Tensor) and x.requires_grad]
+    if not checked:
+        raise ValueError("gradgradcheck: no input has requires_grad=True, so there is nothing to check")
+    with enable_grad():
+        outs = [o for o in _outputs(fn(*xs)) if o.requires_grad]
+    if grad_outputs is None:
+        rng = np.random.default_rng(seed + 1)
+        vs = [Tensor(rng.standard_normal(o._data.shape), requires_grad=True) for o in outs]
+    else:
+        given = [grad_outputs] if isinstance(grad_outputs, Tensor) else list(grad_outputs)
+        vs = [Tensor(np.asarray(v._data if isinstance(v, Tensor) else v, np.float64),
+                     requires_grad=isinstance(v, Tensor) and v.requires_grad) for v in given]
+    n = len(xs)
+
+    def first_derivatives(*args: Any) -> tuple:
+        ins, v = args[:n], args[n:]
+        with enable_grad():
+            out = [o for o in _outputs(fn(*ins)) if o.requires_grad]
+            grads = grad(out, [ins[i] for i in checked], v, create_graph=True, allow_unused=True)
+        return tuple(Tensor._make(np.zeros_like(ins[i]._data), False, None) if g is None else g
+                     for i, g in zip(checked, grads))
+    return gradcheck(first_derivatives, xs + vs, eps=eps, atol=atol, rtol=rtol, fast_mode=fast_mode,
+                     raise_exception=raise_exception, seed=seed)

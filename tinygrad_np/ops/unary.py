@@ -15,6 +15,9 @@ class Neg(Function):
     @staticmethod
     def backward(ctx, grad): return -grad
 
+    @staticmethod
+    def backward_graph(ctx, grad): return -grad
+
 
 class Exp(Function):
     @staticmethod
@@ -26,6 +29,9 @@ class Exp(Function):
     @staticmethod
     def backward(ctx, grad): return grad * ctx.saved_tensors[0]
 
+    @staticmethod
+    def backward_graph(ctx, grad): return grad * ctx.parents[0].exp()
+
 
 class Log(Function):
     @staticmethod
@@ -35,6 +41,9 @@ class Log(Function):
 
     @staticmethod
     def backward(ctx, grad): return grad / ctx.saved_tensors[0]
+
+    @staticmethod
+    def backward_graph(ctx, grad): return grad / ctx.parents[0]
 
 
 class Sqrt(Function):
@@ -47,6 +56,9 @@ class Sqrt(Function):
     @staticmethod
     def backward(ctx, grad): return grad / (2 * ctx.saved_tensors[0])
 
+    @staticmethod
+    def backward_graph(ctx, grad): return grad / (2 * ctx.parents[0].sqrt())
+
 
 class Abs(Function):
     @staticmethod
@@ -56,6 +68,9 @@ class Abs(Function):
 
     @staticmethod
     def backward(ctx, grad): return grad * np.sign(ctx.saved_tensors[0])
+
+    @staticmethod
+    def backward_graph(ctx, grad): return grad * np.sign(ctx.parents[0]._data)
 
 
 class TanhOp(Function):
@@ -68,6 +83,11 @@ class TanhOp(Function):
     @staticmethod
     def backward(ctx, grad):
         out = ctx.saved_tensors[0]
+        return grad * (1 - out * out)
+
+    @staticmethod
+    def backward_graph(ctx, grad):
+        out = ctx.parents[0].tanh()
         return grad * (1 - out * out)
 
 
@@ -86,6 +106,11 @@ class SigmoidOp(Function):
         out = ctx.saved_tensors[0]
         return grad * out * (1 - out)
 
+    @staticmethod
+    def backward_graph(ctx, grad):
+        out = ctx.parents[0].sigmoid()
+        return grad * out * (1 - out)
+
 
 class ReLUOp(Function):
     @staticmethod
@@ -96,6 +121,9 @@ class ReLUOp(Function):
 
     @staticmethod
     def backward(ctx, grad): return grad * (ctx.saved_tensors[0] > 0)   # ReLU'(0) = 0, as in PyTorch
+
+    @staticmethod
+    def backward_graph(ctx, grad): return grad * (ctx.parents[0]._data > 0)
 
 
 class LeakyReLUOp(Function):
@@ -110,6 +138,11 @@ class LeakyReLUOp(Function):
         x = ctx.saved_tensors[0]
         return np.where(x > 0, grad, grad * ctx.negative_slope)
 
+    @staticmethod
+    def backward_graph(ctx, grad):
+        x = ctx.parents[0]._data
+        return grad * np.where(x > 0, 1, ctx.negative_slope).astype(x.dtype)
+
 
 class Clamp(Function):
     @staticmethod
@@ -119,13 +152,17 @@ class Clamp(Function):
         return np.clip(x, min, max)
 
     @staticmethod
-    def backward(ctx, grad):
-        x = ctx.saved_tensors[0]
-        lo, hi = ctx.bounds
-        inside = np.ones(x.shape, bool) if lo is None else x >= lo    # bounds themselves pass the gradient
-        if hi is not None:
-            inside &= x <= hi
-        return grad * inside
+    def backward(ctx, grad): return grad * _inside(ctx.saved_tensors[0], *ctx.bounds)
+
+    @staticmethod
+    def backward_graph(ctx, grad): return grad * _inside(ctx.parents[0]._data, *ctx.bounds)
+
+
+def _inside(x, lo, hi):
+    inside = np.ones(x.shape, bool) if lo is None else x >= lo    # bounds themselves pass the gradient
+    if hi is not None:
+        inside &= x <= hi
+    return inside
 
 
 class Cast(Function):
@@ -135,3 +172,6 @@ class Cast(Function):
 
     @staticmethod
     def backward(ctx, grad): return grad   # the engine casts it back to the input's dtype
+
+    @staticmethod
+    def backward_graph(ctx, grad): return grad
