@@ -14,6 +14,7 @@ from typing import Any, Optional
 import numpy as np
 
 from ..function import Function
+from ..tensor import Tensor
 
 
 def reduce_loss(per: np.ndarray, reduction: str, denom: Any = None) -> np.ndarray:
@@ -236,13 +237,17 @@ class BCEWithLogits(Function):
     @staticmethod
     def backward_graph(ctx, grad):
         x, y = ctx.parents[:2]
+        x = x if isinstance(x, Tensor) else Tensor._make(np.asarray(x), False, None)
         weight, pos_weight, log_w, reduction = ctx.vals
         g = upstream_graph(grad, reduction, x.numel())
         if weight is not None:
             g = g * weight
         gx = gy = None
         if ctx.needs_input_grad[0]:
-            gx = g * (x.sigmoid() - y) if log_w is None else g * ((1 - y) - log_w * (-x).sigmoid())
+            if log_w is None:
+                gx = g * (x.sigmoid() - y)
+            else:                                # log_w recomputed from y: it depends on y
+                gx = g * ((1 - y) - (1 + (pos_weight - 1) * y) * (-x).sigmoid())
         if ctx.needs_input_grad[1]:
             softplus_neg = (-x).clamp(min=0) + ((-x.abs()).exp() + 1).log()
             gy = g * (-x if pos_weight is None else (pos_weight - 1) * softplus_neg - x)
