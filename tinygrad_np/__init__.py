@@ -16,12 +16,18 @@ from .random import manual_seed
 from .serialization import load, save
 from .tensor import Tensor, tensor
 from . import data, nn, optim, viz  # the layers above the core
-from . import autograd, autograd_graph
+import sys as _sys
+
+from . import autograd, autograd_functional, autograd_graph
 from .gradcheck import gradgradcheck
 
-# tg.autograd: the walk (the core module) plus PyTorch's public names, which live above the ops
+# tg.autograd is the core walk module; PyTorch's public names there (grad, functional) live above the
+# ops, so they are attached here, once everything has loaded (`import tinygrad_np.autograd.functional`
+# works through the sys.modules entry).
 autograd_graph.install()
 autograd.grad = autograd_graph.grad
+autograd.functional = autograd_functional
+_sys.modules["tinygrad_np.autograd.functional"] = autograd_functional
 
 # PyTorch's aliases, as attributes only (not in __all__: a star import must not shadow the builtins)
 float = float32
