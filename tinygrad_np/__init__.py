@@ -18,7 +18,7 @@ from .tensor import Tensor, tensor
 from . import data, nn, optim, viz  # the layers above the core
 import sys as _sys
 
-from . import autograd, autograd_functional, autograd_graph
+from . import anomaly, autograd, autograd_functional, autograd_graph
 from .gradcheck import gradgradcheck
 
 # tg.autograd is the core walk module; PyTorch's public names there (grad, functional) live above the
@@ -27,6 +27,9 @@ from .gradcheck import gradgradcheck
 autograd_graph.install()
 autograd.grad = autograd_graph.grad
 autograd.functional = autograd_functional
+autograd.detect_anomaly = anomaly.detect_anomaly
+autograd.set_detect_anomaly = anomaly.set_detect_anomaly
+autograd.is_anomaly_enabled = anomaly.is_anomaly_enabled
 _sys.modules["tinygrad_np.autograd.functional"] = autograd_functional
 
 # PyTorch's aliases, as attributes only (not in __all__: a star import must not shadow the builtins)

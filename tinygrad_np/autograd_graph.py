@@ -21,7 +21,9 @@ from .grad_mode import enable_grad
 from .ops.higher import FirstOrderOnly
 from .tensor import Tensor
 
-_anomaly = {"check": None}      # set by tinygrad_np.anomaly: called with (node, input_grads) when on
+# set by tinygrad_np.anomaly when on: "check" is called with (node, input_grads); "node" is the node whose
+# backward is running, so that a NaN made by an op inside a backward_graph names that node
+_anomaly: dict = {"check": None, "node": None}
 
 
 def fit_gradient_tensor(grad: Any, parent: Tensor, node: Any, index: int) -> Tensor:
@@ -96,9 +98,15 @@ def backward_walk(roots: Sequence[Tensor], seeds: Sequence[Any], create_graph: b
                 t = taps.get(index)
             if t is not None and g is not None:
                 add_to_total(totals, t, g)
-        input_grads = run(node, out_grads)
         if check is not None:
+            _anomaly["node"] = node
+            try:
+                input_grads = run(node, out_grads)
+            finally:
+                _anomaly["node"] = None
             check(node, input_grads)
+        else:
+            input_grads = run(node, out_grads)
         parents, needs = node.parents, node.needs_input_grad
         if not retain_graph:
             node.parents = node.saved_tensors = None
