@@ -12,6 +12,7 @@ from typing import Any, Callable, Sequence, Union
 import numpy as np
 
 from .grad_mode import enable_grad, no_grad
+from .gradcheck_explain import Case, diagnose
 from .tensor import Tensor
 
 
@@ -57,10 +58,7 @@ def gradcheck(fn: Callable[..., Any], inputs: Union[Tensor, Sequence[Any]], *, e
     if not outs or not any(o.requires_grad for o in outs):
         raise ValueError("gradcheck: fn's outputs do not depend on any input that requires grad")
     vs = [rng.standard_normal(o._data.shape) for o in outs]
-    for k, (o, v) in enumerate(zip(outs, vs)):
-        if o.requires_grad:
-            o.backward(v, retain_graph=k < len(outs) - 1)
-    analytic = {i: (xs[i].grad._data if xs[i].grad is not None else np.zeros_like(xs[i]._data)) for i in checked}
+    analytic = backprop(fn, xs, checked, vs)
 
     for i in checked:
         x = xs[i]._data
@@ -72,29 +70,53 @@ def gradcheck(fn: Callable[..., Any], inputs: Union[Tensor, Sequence[Any]], *, e
             x[...] = base - eps * u
             minus = _objective(fn, xs, vs)
             x[...] = base
-            numerical, backprop = (plus - minus) / (2 * eps), float(np.sum(analytic[i] * u))
-            if abs(backprop - numerical) > atol + rtol * abs(numerical):
-                return _fail(f"gradcheck (fast_mode): input {i}, random direction: backprop {backprop:.6g} vs "
+            numerical, backprop_u = (plus - minus) / (2 * eps), float(np.sum(analytic[i] * u))
+            if abs(backprop_u - numerical) > atol + rtol * abs(numerical):
+                return _fail(f"gradcheck (fast_mode): input {i}, random direction: backprop {backprop_u:.6g} vs "
                              f"numerical {numerical:.6g} (atol={atol:g}, rtol={rtol:g}); rerun with "
                              "fast_mode=False to find the index", raise_exception)
             continue
-        numerical = np.empty(x.shape)
-        flat = x.reshape(-1)          # a view: perturbing it perturbs the input
-        for j in range(flat.size):
-            orig = flat[j]
-            flat[j] = orig + eps
-            plus = _objective(fn, xs, vs)
-            flat[j] = orig - eps
-            minus = _objective(fn, xs, vs)
-            flat[j] = orig
-            numerical.reshape(-1)[j] = (plus - minus) / (2 * eps)
+        numerical = central_differences(fn, xs, i, vs, eps)
         excess = np.abs(analytic[i] - numerical) - (atol + rtol * np.abs(numerical))
         if excess.size and (np.max(excess) > 0 or not np.all(np.isfinite(analytic[i]))):
             worst = np.unravel_index(int(np.nanargmax(np.where(np.isfinite(excess), excess, np.inf))), x.shape)
-            return _fail(f"gradcheck: input {i}, index {tuple(int(w) for w in worst)}: backprop "
-                         f"{analytic[i][worst]:.6g} vs numerical {numerical[worst]:.6g} "
-                         f"(atol={atol:g}, rtol={rtol:g})", raise_exception)
+            message = (f"gradcheck: input {i}, index {tuple(int(w) for w in worst)}: backprop "
+                       f"{analytic[i][worst]:.6g} vs numerical {numerical[worst]:.6g} (atol={atol:g}, rtol={rtol:g})")
+            why = diagnose(Case(
+                i, x, analytic[i], numerical, worst, eps, atol, rtol, [o._data.dtype for o in outs],
+                [o._data.size for o in outs], vs, backprop_with=lambda v, i=i: backprop(fn, xs, checked, v)[i],
+                numerical_with=lambda v, i=i: central_differences(fn, xs, i, v, eps),
+                objective=lambda: _objective(fn, xs, vs)))
+            return _fail(message if why is None else f"{message}\n  diagnosis: {why}", raise_exception)
     return True
+
+
+def backprop(fn: Callable, xs: list, checked: list, vs: list) -> dict:
+    """{input index: ∂⟨v, fn(xs)⟩/∂x by backprop} for the `checked` inputs (fresh leaves each time)."""
+    for i in checked:
+        xs[i].grad = None
+    with enable_grad():
+        outs = _outputs(fn(*xs))
+    live = [(o, v) for o, v in zip(outs, vs) if o.requires_grad]
+    for k, (o, v) in enumerate(live):
+        o.backward(v, retain_graph=k < len(live) - 1)
+    return {i: (xs[i].grad._data.copy() if xs[i].grad is not None else np.zeros_like(xs[i]._data)) for i in checked}
+
+
+def central_differences(fn: Callable, xs: list, i: int, vs: list, eps: float) -> np.ndarray:
+    """∂⟨v, fn(xs)⟩/∂xs[i] by central differences, one element at a time."""
+    x = xs[i]._data
+    numerical = np.empty(x.shape)
+    flat = x.reshape(-1)          # a view: perturbing it perturbs the input
+    for j in range(flat.size):
+        orig = flat[j]
+        flat[j] = orig + eps
+        plus = _objective(fn, xs, vs)
+        flat[j] = orig - eps
+        minus = _objective(fn, xs, vs)
+        flat[j] = orig
+        numerical.reshape(-1)[j] = (plus - minus) / (2 * eps)
+    return numerical
 
 
 def _fail(message: str, raise_exception: bool) -> bool:
