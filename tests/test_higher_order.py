@@ -23,9 +23,13 @@ rng = np.random.default_rng(17)
 def _spread(*shape, low=-2.0, high=2.0):
     """Distinct values in [low, high], none within 0.05 of 0 (kinks, ties)."""
     n = int(np.prod(shape))
-    vals = np.linspace(low, high, n + 1)
-    vals = vals[np.abs(vals) > 0.05][:n]
-    return rng.permutation(vals).reshape(shape)
+    count = n + 1
+    while True:
+        vals = np.linspace(low, high, count)
+        vals = vals[np.abs(vals) > 0.05]
+        if vals.size >= n:
+            return rng.permutation(vals[:n]).reshape(shape)
+        count += n
 
 
 def _pos(*shape):
@@ -270,3 +274,16 @@ def test_first_order_path_records_nothing_extra():
     x = tg.tensor(np.array([1.0, 2.0]), requires_grad=True)
     (g,) = tg.autograd.grad((x.tanh() * x).sum(), x)
     assert g.grad_fn is None and not g.requires_grad
+
+
+@pytest.mark.parametrize("name,f", [
+    ("conv2d", lambda x, w: F.conv2d(x, w, None, stride=2, padding=1)),
+    ("max_pool2d", lambda x, w: F.max_pool2d(x * w.sum(), 2, 1)),
+    ("avg_pool2d", lambda x, w: F.avg_pool2d(x * w.sum(), 3, 2, 1, count_include_pad=False)),
+])
+def test_conv_and_pool_third_order(name, f):
+    """The backward ops of conv/pool (window_grad.py) are differentiable themselves: gradgradcheck of
+    the first derivative checks the third derivatives of the composition."""
+    def first(x, w):
+        return tg.autograd.grad((f(x, w).tanh() ** 2).sum(), [x, w], create_graph=True)
+    assert_gradgrad_close(first, _spread(1, 2, 5, 5), _spread(2, 2, 3, 3, low=-0.6, high=0.6))

@@ -11,6 +11,7 @@ result is wrapped in `FirstOrderOnly`, which raises if anyone differentiates thr
 """
 from __future__ import annotations
 
+import contextlib
 from typing import Any, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -131,8 +132,12 @@ def _as_tuple(x: Any) -> tuple:
 
 
 def _seeds(outputs: tuple, grad_outputs: Any, create_graph: bool, op: str) -> list:
-    given = (None,) * len(outputs) if grad_outputs is None else _as_tuple(grad_outputs) \
-        if not isinstance(grad_outputs, np.ndarray) else (grad_outputs,)
+    if grad_outputs is None:
+        given: tuple = (None,) * len(outputs)
+    elif isinstance(grad_outputs, (Tensor, np.ndarray)):
+        given = (grad_outputs,)
+    else:
+        given = tuple(grad_outputs)
     if len(given) != len(outputs):
         raise ValueError(f"{op}: {len(given)} grad_outputs for {len(outputs)} outputs")
     seeds = []
@@ -203,7 +208,7 @@ def tensor_backward_graph(self: Tensor, gradient: Any, retain_graph: Optional[bo
     retain = create_graph if retain_graph is None else retain_graph
     seeds = _seeds((self,), None if gradient is None else (gradient,), create_graph, "backward")
     wanted = None if inputs is None else _as_tuple(inputs)
-    with enable_grad() if create_graph else _nothing():
+    with enable_grad() if create_graph else contextlib.nullcontext():
         totals = backward_walk((self,), seeds, create_graph, retain, wanted)
         if create_graph:
             for key in list(totals):                   # hooks of leaves see Tensor gradients too
@@ -217,10 +222,6 @@ def tensor_backward_graph(self: Tensor, gradient: Any, retain_graph: Optional[bo
         autograd.store_leaf_grads(totals, seeds[0])
 
 
-class _nothing:
-    def __enter__(self) -> None: return None
-    def __exit__(self, *exc: object) -> None: return None
-
-
 def install() -> None:
+    """Give Tensor.backward its create_graph/inputs path (tensor.py cannot import this module)."""
     Tensor._backward_graph = tensor_backward_graph
