@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given
 
 import tinygrad_np as tg
+from test_gradcheck import Cube        # a user's first-order Function: ndarray backward only
 from tinygrad_np.testing import arrays, assert_gradgrad_close, broadcastable_shapes
 
 F = tg.nn.functional
@@ -246,19 +247,6 @@ def test_grad_errors_are_pytorchs():
     tg.autograd.grad(out, x)                               # retain_graph defaults to create_graph=False
     with pytest.raises(RuntimeError, match="freed"):
         tg.autograd.grad(out, x)
-
-
-class Cube(tg.Function):
-    """A user's first-order Function: ndarray backward only."""
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return x ** 3
-
-    @staticmethod
-    def backward(ctx, grad):
-        (x,) = ctx.saved_tensors
-        return 3 * x ** 2 * grad
 
 
 def test_first_order_function_works_once_and_refuses_twice_clearly():

@@ -148,21 +148,27 @@ def run_backward(root: Any, grad: np.ndarray, retain_graph: bool) -> None:
             for index, t in node._retained.items():
                 if out_grads[index] is not None:     # a retain_grad() tensor's total, stored like a leaf's
                     add_to_total(leaf_grads, t, out_grads[index])
-        input_grads = run_node(node, out_grads)
-        parents, needs = node.parents, node.needs_input_grad
-        if not retain_graph:
-            node.parents = node.saved_tensors = None
-        for index, (parent, g, need) in enumerate(zip(parents, input_grads, needs)):
-            if not need:
-                continue
-            if g is not None:
-                send_gradient(parent, fit_gradient(g, parent, node, index), buffers, leaf_grads)
-            fn = parent.grad_fn
-            if fn is not None:
-                pending[fn] -= 1
-                if not pending[fn]:
-                    ready.append(fn)
+        pass_on(node, run_node(node, out_grads), fit_gradient, buffers, leaf_grads, pending, ready, retain_graph)
     store_leaf_grads(leaf_grads, grad)
+
+
+def pass_on(node: Any, input_grads: tuple, fit: Any, buffers: dict, totals: dict, pending: dict, ready: list,
+            retain_graph: bool) -> None:
+    """After `node` ran: free it (unless retained), send each fitted gradient on, and mark the
+    parents' nodes whose consumers have now all run as ready."""
+    parents, needs = node.parents, node.needs_input_grad
+    if not retain_graph:
+        node.parents = node.saved_tensors = None
+    for index, (parent, g, need) in enumerate(zip(parents, input_grads, needs)):
+        if not need:
+            continue
+        if g is not None:
+            send_gradient(parent, fit(g, parent, node, index), buffers, totals)
+        fn = parent.grad_fn
+        if fn is not None:
+            pending[fn] -= 1
+            if not pending[fn]:
+                ready.append(fn)
 
 
 def store_leaf_grads(leaf_grads: dict, seed: np.ndarray) -> None:

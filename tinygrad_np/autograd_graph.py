@@ -17,7 +17,7 @@ from typing import Any, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from . import autograd
-from .autograd import add_to_total, broadcast_axes, count_consumers, send_gradient
+from .autograd import add_to_total, broadcast_axes, count_consumers, pass_on, send_gradient
 from .grad_mode import enable_grad
 from .ops.higher import FirstOrderOnly
 from .tensor import Tensor
@@ -108,19 +108,7 @@ def backward_walk(roots: Sequence[Tensor], seeds: Sequence[Any], create_graph: b
             check(node, input_grads)
         else:
             input_grads = run(node, out_grads)
-        parents, needs = node.parents, node.needs_input_grad
-        if not retain_graph:
-            node.parents = node.saved_tensors = None
-        for index, (parent, g, need) in enumerate(zip(parents, input_grads, needs)):
-            if not need:
-                continue
-            if g is not None:
-                send_gradient(parent, fit(g, parent, node, index), buffers, totals)
-            fn = parent.grad_fn
-            if fn is not None:
-                pending[fn] -= 1
-                if not pending[fn]:
-                    ready.append(fn)
+        pass_on(node, input_grads, fit, buffers, totals, pending, ready, retain_graph)
     if wanted is not None:
         keep = {id(t) for t in wanted}
         totals = {k: v for k, v in totals.items() if k in keep}

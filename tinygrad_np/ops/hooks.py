@@ -48,12 +48,16 @@ def _like(new: tuple, old: tuple) -> tuple:
     return tuple(g if g is None or isinstance(o, Tensor) else g._data for g, o in zip(new, old))
 
 
-class BackwardHookOut(Function):
-    @staticmethod
-    def forward(ctx, *outs, state=None):
-        ctx.state = state
-        return outs
+class _PassThrough(Function):
+    """Identity on several tensors, carrying the module's HookState to backward."""
 
+    @staticmethod
+    def forward(ctx, *tensors, state=None):
+        ctx.state = state
+        return tensors
+
+
+class BackwardHookOut(_PassThrough):
     @staticmethod
     def backward(ctx, *grads):
         ctx.state.grad_output = _tensors(grads)
@@ -64,12 +68,7 @@ class BackwardHookOut(Function):
     backward_graph = backward
 
 
-class BackwardHookIn(Function):
-    @staticmethod
-    def forward(ctx, *ins, state=None):
-        ctx.state = state
-        return ins
-
+class BackwardHookIn(_PassThrough):
     @staticmethod
     def backward(ctx, *grads):
         return _like(ctx.state.call(_tensors(grads)), grads)
