@@ -92,3 +92,12 @@ def test_functional_matches_torch(name):
     for x, y in zip(a, b):
         assert x.shape == tuple(y.shape)
         np.testing.assert_allclose(x.numpy(), y.detach().numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_unimplemented_options_raise_instead_of_being_ignored():
+    with pytest.raises(NotImplementedError, match="strict"):
+        jacobian(energy, tg.tensor(A), strict=True)
+    with pytest.raises(NotImplementedError, match="vectorize"):
+        hessian(energy, tg.tensor(A), vectorize=True)
+    with pytest.raises(ValueError, match="reverse-mode"):
+        jacobian(energy, tg.tensor(A), strategy="forward-mode")

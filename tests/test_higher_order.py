@@ -275,3 +275,14 @@ def test_conv_and_pool_third_order(name, f):
     def first(x, w):
         return tg.autograd.grad((f(x, w).tanh() ** 2).sum(), [x, w], create_graph=True)
     assert_gradgrad_close(first, _spread(1, 2, 5, 5), _spread(2, 2, 3, 3, low=-0.6, high=0.6))
+
+
+def test_conv_second_order_through_a_transposed_upstream_gradient():
+    """ConvWeightGrad meets whatever upstream gradient arrives, e.g. a transposed view from Permute's
+    backward; the wide im2col grid needs contiguous planes, so it must copy (it read garbage before)."""
+    x, w = tg.tensor(_spread(2, 2, 5, 5), requires_grad=True), tg.tensor(_spread(3, 2, 3, 3), requires_grad=True)
+    c = _spread(2, 2, 5, 5)
+    (gx,) = tg.autograd.grad((F.conv2d(x, w) ** 2).sum(), x, create_graph=True)
+    (through_view,) = tg.autograd.grad((gx.transpose(2, 3) * tg.tensor(c)).sum(), w, retain_graph=True)
+    (direct,) = tg.autograd.grad((gx * tg.tensor(c.transpose(0, 1, 3, 2).copy())).sum(), w)
+    np.testing.assert_allclose(through_view.numpy(), direct.numpy(), rtol=1e-12, atol=1e-12)

@@ -19,6 +19,13 @@ from .ops import stack
 from .tensor import Tensor
 
 
+def _not_strict(strict: bool, vectorize: bool, fn: str) -> None:
+    if strict:
+        raise NotImplementedError(f"{fn}: strict=True is not implemented (unused inputs get zeros, as strict=False)")
+    if vectorize:
+        raise NotImplementedError(f"{fn}: vectorize=True is not implemented; the rows are computed one by one")
+
+
 def _as_tuple(x: Any, what: str, fn: str) -> tuple:
     is_tuple = isinstance(x, (tuple, list))
     items = tuple(x) if is_tuple else (x,)
@@ -64,6 +71,7 @@ def _call(func: Callable, ins: tuple, fn: str) -> tuple:
 
 def vjp(func: Callable, inputs: Any, v: Any = None, create_graph: bool = False, strict: bool = False) -> tuple:
     """(func(inputs), vᵀ·J): the vector-Jacobian product. `v` may be omitted for a one-element output."""
+    _not_strict(strict, False, "vjp")
     in_tuple, ins = _as_tuple(inputs, "inputs", "vjp")
     ins = _prepare(ins, create_graph)
     out_tuple, outs = _call(func, ins, "vjp")
@@ -75,6 +83,7 @@ def vjp(func: Callable, inputs: Any, v: Any = None, create_graph: bool = False, 
 
 def jvp(func: Callable, inputs: Any, v: Any = None, create_graph: bool = False, strict: bool = False) -> tuple:
     """(func(inputs), J·v): the Jacobian-vector product. `v` may be omitted for a one-element input."""
+    _not_strict(strict, False, "jvp")
     in_tuple, ins = _as_tuple(inputs, "inputs", "jvp")
     ins = _prepare(ins, create_graph)
     if v is None:
@@ -126,6 +135,7 @@ def jacobian(func: Callable, inputs: Any, create_graph: bool = False, strict: bo
              vectorize: bool = False, strategy: str = "reverse-mode") -> Any:
     """The Jacobian of `func` at `inputs`: shape output.shape + input.shape; a tuple per input when
     `inputs` is a tuple, and a tuple per output when `func` returns one (PyTorch's nesting)."""
+    _not_strict(strict, vectorize, "jacobian")
     if strategy != "reverse-mode":
         raise ValueError(f"jacobian: only strategy='reverse-mode' is implemented, got {strategy!r}")
     in_tuple, ins = _as_tuple(inputs, "inputs", "jacobian")
@@ -151,6 +161,10 @@ def hessian(func: Callable, inputs: Any, create_graph: bool = False, strict: boo
             vectorize: bool = False, outer_jacobian_strategy: str = "reverse-mode") -> Any:
     """The Hessian of a scalar `func`: shape input.shape + input.shape; for a tuple of inputs, a tuple of
     tuples H[i][j] of shape input_i.shape + input_j.shape."""
+    _not_strict(strict, vectorize, "hessian")
+    if outer_jacobian_strategy != "reverse-mode":
+        raise ValueError(f"hessian: only outer_jacobian_strategy='reverse-mode' is implemented, got "
+                         f"{outer_jacobian_strategy!r}")
     in_tuple, ins = _as_tuple(inputs, "inputs", "hessian")
     ins = _prepare(ins, create_graph)
     table = _jacobian(_gradient_of(func, "hessian"), ins, create_graph, "hessian")
@@ -160,6 +174,7 @@ def hessian(func: Callable, inputs: Any, create_graph: bool = False, strict: boo
 def vhp(func: Callable, inputs: Any, v: Optional[Any] = None, create_graph: bool = False,
         strict: bool = False) -> tuple:
     """(func(inputs), vᵀ·H) for a scalar `func`."""
+    _not_strict(strict, False, "vhp")
     in_tuple, ins = _as_tuple(inputs, "inputs", "vhp")
     ins = _prepare(ins, create_graph)
     vs = _as_tuple(v, "v", "vhp")[1] if v is not None else None

@@ -70,6 +70,8 @@ class ConvWeightGrad(Function):
     def forward(ctx, x, grad, geometry=None, weight_shape=()):
         ctx.geometry = geometry
         placeholder = np.broadcast_to(np.zeros((), grad.dtype), weight_shape)   # only its shape is read
+        if geometry[7]:          # the wide im2col grid reads rows as contiguous runs (see im2col.py)
+            x = np.ascontiguousarray(x)
         return Convolution.backward(_conv_ctx(x, placeholder, geometry, (False, True, False)), grad)[1]
 
     backward = staticmethod(_via_graph)
