@@ -12,15 +12,16 @@ GUIDE = Path(__file__).resolve().parents[1] / "docs" / "custom-ops.md"
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```\n", re.S | re.M)
 
 
-def blocks():
-    """[(python source, expected output or None)] in the guide's order."""
-    found = [(m.group(1), m.group(2), m.start(), m.end()) for m in FENCE.finditer(GUIDE.read_text())]
+def blocks(guide=GUIDE):
+    """[(python source, expected output or None)] in the guide's order (docs/higher-order.md uses it too)."""
+    text = guide.read_text()
+    found = [(m.group(1), m.group(2), m.start(), m.end()) for m in FENCE.finditer(text)]
     out = []
     for i, (lang, body, _, end) in enumerate(found):
         if lang != "python":
             continue
         nxt = found[i + 1] if i + 1 < len(found) else None
-        expected = nxt[1] if nxt and nxt[0] == "text" and not GUIDE.read_text()[end:nxt[2]].strip() else None
+        expected = nxt[1] if nxt and nxt[0] == "text" and not text[end:nxt[2]].strip() else None
         out.append((body, expected))
     return out
 

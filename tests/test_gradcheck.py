@@ -9,7 +9,7 @@ import tinygrad_np as tg
 from tinygrad_np.testing import assert_grad_close
 
 MESSAGE = re.compile(r"^gradcheck: input (\d+), index \(([\d, ]*)\): backprop (\S+) vs numerical (\S+) "
-                     r"\(atol=(\S+), rtol=(\S+)\)$")
+                     r"\(atol=(\S+), rtol=(\S+)\)(\n  diagnosis: [^\n]+)?$")
 
 
 class Cube(tg.Function):

@@ -26,6 +26,21 @@ from .tensor import Size, Tensor, tensor
 from .threads import get_num_threads, set_num_threads
 from . import data, nn, optim, viz  # the layers above the core
 from .compiler import compile  # noqa: A001  (tg.compile, like torch.compile)
+import sys as _sys
+
+from . import anomaly, autograd, autograd_functional, autograd_graph
+from .gradcheck import gradgradcheck
+
+# tg.autograd is the core walk module; PyTorch's public names there (grad, functional) live above the
+# ops, so they are attached here, once everything has loaded (`import tinygrad_np.autograd.functional`
+# works through the sys.modules entry).
+autograd_graph.install()
+autograd.grad = autograd_graph.grad
+autograd.functional = autograd_functional
+autograd.detect_anomaly = anomaly.detect_anomaly
+autograd.set_detect_anomaly = anomaly.set_detect_anomaly
+autograd.is_anomaly_enabled = anomaly.is_anomaly_enabled
+_sys.modules["tinygrad_np.autograd.functional"] = autograd_functional
 
 # PyTorch's aliases, as attributes only (not in __all__: a star import must not shadow the builtins)
 float = float32
@@ -40,7 +55,7 @@ __version__ = "0.1.0"
 
 __all__ = ["Tensor", "tensor", "cat", "stack", "where", "Function", "no_grad", "enable_grad",
            "is_grad_enabled", "zeros", "ones", "full", "zeros_like", "ones_like", "randn", "rand", "arange",
-           "eye", "manual_seed", "set_num_threads", "get_num_threads", "gradcheck", "GradcheckError", "float32", "float64", "int32", "int64", "uint8",
+           "eye", "manual_seed", "set_num_threads", "get_num_threads", "gradcheck", "gradgradcheck", "GradcheckError", "float32", "float64", "int32", "int64", "uint8",
            "bool_", "save", "load", "nn", "optim", "data", "viz", "ops", "Size", "device", "cuda", "mps",
            "accelerator", "backends", "set_default_device", "get_default_device", "result_type", "promote_types",
            "as_tensor", "empty", "empty_like", "from_numpy", "full_like", "linspace", "logspace", "rand_like",

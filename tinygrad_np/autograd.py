@@ -30,16 +30,22 @@ def sum_to_shape(grad: np.ndarray, shape: tuple, op_name: str = "op", input_inde
     """
     if grad.shape == shape:
         return grad
-    lead = grad.ndim - len(shape)
-    if lead < 0 or any(s != 1 and g != s for s, g in zip(shape, grad.shape[lead:])):
-        raise ValueError(f"{op_name}.backward: gradient for input {input_index} has shape {grad.shape}, "
-                         f"which does not match or broadcast to the input's shape {shape}")
+    lead, ones = broadcast_axes(grad.shape, shape, op_name, input_index)
     if lead:
-        grad = grad.sum(axis=tuple(range(lead)))
-    ones = tuple(i for i, s in enumerate(shape) if s == 1 and grad.shape[i] != 1)
+        grad = grad.sum(axis=lead)
     if ones:
         grad = grad.sum(axis=ones, keepdims=True)
     return grad
+
+
+def broadcast_axes(grad_shape: tuple, shape: tuple, op_name: str, input_index: int) -> tuple:
+    """(leading axes to sum away, then axes to sum with keepdims) that take `grad_shape` to `shape`."""
+    lead = len(grad_shape) - len(shape)
+    if lead < 0 or any(s != 1 and g != s for s, g in zip(shape, grad_shape[lead:])):
+        raise ValueError(f"{op_name}.backward: gradient for input {input_index} has shape {grad_shape}, "
+                         f"which does not match or broadcast to the input's shape {shape}")
+    ones = tuple(i for i, s in enumerate(shape) if s == 1 and grad_shape[lead + i] != 1)
+    return tuple(range(lead)), ones
 
 
 def fit_gradient(grad: Any, parent: Any, node: Any, index: int) -> np.ndarray:
@@ -62,12 +68,14 @@ def _freed_error(node: Any) -> RuntimeError:
         "pass retain_graph=True to the first backward() to go through the graph twice")
 
 
-def count_consumers(start: Any) -> Dict[Any, int]:
-    """{node: number of gradient edges into it} for every node reachable from `start`."""
-    if start.parents is None:
-        raise _freed_error(start)
-    pending = {start: 0}
-    stack = [start]
+def count_consumers(*starts: Any) -> Dict[Any, int]:
+    """{node: number of gradient edges into it} for every node reachable from the `starts`."""
+    pending = {}
+    for start in starts:
+        if start.parents is None:
+            raise _freed_error(start)
+        pending[start] = 0
+    stack = list(pending)
     while stack:
         node = stack.pop()
         for parent, need in zip(node.parents, node.needs_input_grad):
@@ -140,34 +148,44 @@ def run_backward(root: Any, grad: np.ndarray, retain_graph: bool) -> None:
     while ready:
         node = ready.pop()
         out_grads = buffers.pop(node)
+        if node._hooks is not None:
+            out_grads = run_tensor_hooks(node, out_grads)
         if node._retained:
             for index, t in node._retained.items():
                 if out_grads[index] is not None:     # a retain_grad() tensor's total, stored like a leaf's
                     add_to_total(leaf_grads, t, out_grads[index])
-        input_grads = run_node(node, out_grads)
-        parents, needs = node.parents, node.needs_input_grad
-        if not retain_graph:
-            node.parents = node.saved_tensors = None
-        for index, (parent, g, need) in enumerate(zip(parents, input_grads, needs)):
-            if not need:
-                continue
-            if g is not None:
-                data = parent._data          # checked inline: most gradients already fit (saves a call per edge)
-                if type(g) is not _ndarray or g.shape != data.shape or g.dtype != data.dtype:
-                    g = fit_gradient(g, parent, node, index)
-                send_gradient(parent, g, buffers, leaf_grads)
-            fn = parent.grad_fn
-            if fn is not None:
-                pending[fn] -= 1
-                if not pending[fn]:
-                    ready.append(fn)
+        pass_on(node, run_node(node, out_grads), fit_gradient, buffers, leaf_grads, pending, ready, retain_graph)
     store_leaf_grads(leaf_grads, grad)
+
+
+def pass_on(node: Any, input_grads: tuple, fit: Any, buffers: dict, totals: dict, pending: dict, ready: list,
+            retain_graph: bool) -> None:
+    """After `node` ran: free it (unless retained), send each fitted gradient on, and mark the
+    parents' nodes whose consumers have now all run as ready."""
+    parents, needs = node.parents, node.needs_input_grad
+    if not retain_graph:
+        node.parents = node.saved_tensors = None
+    for index, (parent, g, need) in enumerate(zip(parents, input_grads, needs)):
+        if not need:
+            continue
+        if g is not None:
+            data = parent._data              # checked inline: most gradients already fit (saves a call per edge)
+            if type(g) is not _ndarray or g.shape != data.shape or g.dtype != data.dtype:
+                g = fit(g, parent, node, index)
+            send_gradient(parent, g, buffers, totals)
+        fn = parent.grad_fn
+        if fn is not None:
+            pending[fn] -= 1
+            if not pending[fn]:
+                ready.append(fn)
 
 
 def store_leaf_grads(leaf_grads: dict, seed: np.ndarray) -> None:
     """Accumulate into `.grad`. A gradient array is stored without a copy only when nothing else can
     see it (not a view, not read-only, not shared with another leaf or the caller's seed)."""
     seen: set = set()
+    if leaf_hooks:
+        run_leaf_hooks(leaf_grads)
     for tensor, g in leaf_grads.values():
         if tensor.grad is None:
             if type(g) is not _ndarray:          # a NumPy scalar (0-d reductions): .grad must be a writable array
@@ -186,3 +204,55 @@ def zero_grad(params: Any, set_to_none: bool = True) -> None:
     for p in params:
         if p.grad is not None:
             p.grad = None if set_to_none else p._make(np.zeros_like(p._data), False, None)
+
+
+# ---- hooks (Tensor.register_hook): the walk calls these only where a hook was registered ----------------
+leaf_hooks: Dict[int, list] = {}     # id(leaf tensor) -> [fn]; an entry leaves with its tensor (weakref.finalize)
+
+
+def _call_hooks(hooks: list, grad: Any, make: Any) -> Any:
+    """Run hooks in registration order; each sees the Tensor gradient and may return a replacement."""
+    wrapped = grad if not isinstance(grad, _ndarray) else make(grad, False, None)
+    for fn in hooks:
+        new = fn(wrapped)
+        if new is not None:
+            if new.shape != wrapped.shape:
+                raise RuntimeError(f"hook {getattr(fn, '__name__', fn)!r} returned a gradient of shape "
+                                   f"{tuple(new.shape)}, expected {tuple(wrapped.shape)}")
+            wrapped = new
+    return wrapped._data if isinstance(grad, _ndarray) else wrapped
+
+
+def run_tensor_hooks(node: Any, out_grads: list) -> list:
+    """The hooks of a non-leaf tensor (stored on its node, per output index) on its total gradient."""
+    out_grads = list(out_grads)
+    for index, (make, hooks) in node._hooks.items():
+        if out_grads[index] is not None and hooks:
+            out_grads[index] = _call_hooks(hooks, out_grads[index], make)
+    return out_grads
+
+
+def run_leaf_hooks(leaf_grads: dict) -> None:
+    for key, (tensor, g) in list(leaf_grads.items()):
+        hooks = leaf_hooks.get(key)
+        if hooks:
+            leaf_grads[key] = (tensor, _call_hooks(hooks, g, tensor._make))
+
+
+class RemovableHandle:
+    """What every `register_*hook` returns: `.remove()` takes the hook out again (twice is harmless)."""
+
+    def __init__(self, hooks: Any, key: Any) -> None:
+        self._hooks, self._key = hooks, key
+
+    def remove(self) -> None:
+        if isinstance(self._hooks, dict):
+            self._hooks.pop(self._key, None)
+        elif self._key in self._hooks:
+            self._hooks.remove(self._key)
+
+    def __enter__(self) -> "RemovableHandle":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.remove()

@@ -33,6 +33,11 @@ class Function:
     saved_tensors: tuple
     n_outputs = 1          # class defaults: a multi-output node overrides them on the instance
     _retained = None       # {output index: Tensor} for tensors that called retain_grad()
+    _hooks = None          # {output index: (Tensor._make, [hook])} for tensors that called register_hook()
+    # Optional: `backward_graph(ctx, *grad_tensors)` writes backward with Tensor ops on `ctx.parents` (the
+    # inputs); `backward(create_graph=True)` and `tg.autograd.grad(create_graph=True)` call it so that the
+    # gradient is itself differentiable. Without it an op is first order (see docs/higher-order.md).
+    backward_graph = None
     _out_meta: list
     _saved_at = 1 << 62    # the version clock when forward saved arrays (versions.py); never checked if unset
 

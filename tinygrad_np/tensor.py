@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from typing import Any, Iterator, Optional, Union
 
+import weakref
+
 import numpy as np
 
-from .autograd import run_backward
+from .autograd import RemovableHandle, leaf_hooks, run_backward
 from .device import _CPU, check_device
 from .dtypes import DTypeLike, as_array, check_grad_dtype
 
@@ -88,8 +90,32 @@ class Tensor:
             self.grad_fn._retained = {}
         self.grad_fn._retained[self._out_index] = self
 
-    def backward(self, gradient: Any = None, retain_graph: bool = False) -> None:
-        """Accumulate d(self)/d(leaf) · gradient into every leaf's `.grad`."""
+    def register_hook(self, hook: Any) -> RemovableHandle:
+        """Call `hook(grad)` with this tensor's total gradient in every backward; a returned Tensor
+        replaces the gradient. Returns a handle whose `.remove()` unregisters the hook (as PyTorch)."""
+        if not self._requires_grad:
+            raise RuntimeError("register_hook: cannot register a hook on a tensor that does not require grad")
+        if self.grad_fn is None:
+            hooks = leaf_hooks.get(id(self))
+            if hooks is None:
+                hooks = leaf_hooks[id(self)] = []
+                weakref.finalize(self, leaf_hooks.pop, id(self), None)
+        else:
+            node = self.grad_fn
+            if node._hooks is None:
+                node._hooks = {}
+            hooks = node._hooks.setdefault(self._out_index, (Tensor._make, []))[1]
+        hooks.append(hook)
+        return RemovableHandle(hooks, hook)
+
+    def backward(self, gradient: Any = None, retain_graph: Optional[bool] = None, create_graph: bool = False,
+                 inputs: Any = None) -> None:
+        """Accumulate d(self)/d(leaf) · gradient into every leaf's `.grad` (only into `inputs`' when given).
+
+        `create_graph=True` records the backward pass itself, so the `.grad`s are differentiable
+        (docs/higher-order.md); `retain_graph` then defaults to True, as in PyTorch."""
+        if create_graph or inputs is not None:
+            return self._backward_graph(gradient, retain_graph, create_graph, inputs)
         if not self._requires_grad:
             raise RuntimeError("backward: this tensor does not require grad and has no grad_fn "
                                "(did you compute it under no_grad, or from tensors without requires_grad?)")
@@ -104,7 +130,7 @@ class Tensor:
                 raise ValueError(f"backward: gradient has shape {grad.shape}, but the tensor has shape "
                                  f"{self._data.shape}")
             grad = grad.astype(self._data.dtype, copy=False)
-        run_backward(self, grad, retain_graph)
+        run_backward(self, grad, bool(retain_graph))
 
     def detach(self) -> "Tensor":
         """The same data, cut from the graph (shares memory, like PyTorch)."""

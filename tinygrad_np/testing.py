@@ -1,4 +1,5 @@
-"""Property-testing toolkit for ops: hypothesis strategies and `assert_grad_close`.
+"""Property-testing toolkit for ops: hypothesis strategies, `assert_grad_close` and (second order)
+`assert_gradgrad_close`.
 
 A user checks their own `Function` the way the project checks its built-in ops::
 
@@ -23,7 +24,7 @@ try:
 except ImportError as e:  # pragma: no cover - exercised only without the test extra
     raise ImportError("tinygrad_np.testing needs hypothesis: pip install 'tinygrad_np[test]'") from e
 
-from .gradcheck import gradcheck
+from .gradcheck import gradcheck, gradgradcheck
 from .tensor import Tensor
 
 # Tolerances for float64 central differences with eps = 1e-6: the truncation error is O(eps² f''') ≈ 1e-12
@@ -101,6 +102,19 @@ def assert_grad_close(fn: Callable[..., Tensor], *arrays: Any, reference: Option
         gradcheck(fn, inputs, eps=eps, atol=atol, rtol=rtol, fast_mode=fast_mode)
     except Exception as e:
         raise AssertionError(str(e)) from e
+
+
+def assert_gradgrad_close(fn: Callable[..., Tensor], *arrays: Any, eps: float = EPS, atol: float = GRAD_ATOL,
+                          rtol: float = GRAD_RTOL, fast_mode: bool = False) -> None:
+    """Assert that `fn`'s second derivatives match central differences of its first ones (float64,
+    random upstream gradients): `tg.gradgradcheck` with the project's tolerances, as an assertion.
+    Float arrays become float64 Tensors with requires_grad=True; other arguments pass unchanged."""
+    inputs = [Tensor(np.asarray(a, np.float64), requires_grad=True)
+              if isinstance(a, (np.ndarray, float)) and np.asarray(a).dtype.kind == "f" else a for a in arrays]
+    try:
+        gradgradcheck(fn, inputs, eps=eps, atol=atol, rtol=rtol, fast_mode=fast_mode)
+    except Exception as e:
+        raise AssertionError(f"second derivatives: {e}") from e
 
 
 def dims(ndim: int, allow_none: bool = True, allow_tuple: bool = True) -> st.SearchStrategy:

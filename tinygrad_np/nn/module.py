@@ -17,8 +17,11 @@ import numpy as np
 
 from .. import autograd
 from ..dtypes import as_array, check_float_dtype
+from ..autograd import RemovableHandle
 from ..device import check_device, dtype_of_to_args
 from ..tensor import Tensor
+from .hooks import call_with_hooks
+from .hooks import register as register_hook
 
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
@@ -64,8 +67,25 @@ class Module:
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} has no forward(); define one in the subclass")
 
+    _module_hooks = None     # {kind: {key: hook}} once a hook is registered (nn/hooks.py)
+
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self.forward(*args, **kwargs)
+        if self._module_hooks is None:
+            return self.forward(*args, **kwargs)
+        return call_with_hooks(self, self._module_hooks, args, kwargs)
+
+    def register_forward_pre_hook(self, hook: Callable[..., Any]) -> RemovableHandle:
+        """`hook(module, args)` before each forward; a returned value replaces args."""
+        return register_hook(self, "forward_pre", hook)
+
+    def register_forward_hook(self, hook: Callable[..., Any]) -> RemovableHandle:
+        """`hook(module, args, output)` after each forward; a returned value replaces the output."""
+        return register_hook(self, "forward", hook)
+
+    def register_full_backward_hook(self, hook: Callable[..., Any]) -> RemovableHandle:
+        """`hook(module, grad_input, grad_output)` once the gradients of the module's inputs are
+        computed (tuples of Tensors or None); a returned tuple replaces grad_input."""
+        return register_hook(self, "backward", hook)
 
     # ---- registration -----------------------------------------------------------------------------
     def _dicts(self, name: str) -> dict:

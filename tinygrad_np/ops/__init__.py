@@ -12,6 +12,13 @@
     inplace.py   SetItem Fill, and the in-place methods (+= add_ zero_ copy_ t[i] = v ...) built on any op
     tensor_api.py  Tensor's methods and tg.cat/stack/where, each a call of one of these
     tensor_function.py  TensorFunction: PyTorch-style custom ops (torch.autograd.Function under as_torch)
+    window_grad.py ConvInputGrad ConvWeightGrad MaxPoolScatter/Gather AvgPoolScatter/Gather (conv and
+                   pool backward as ops, for create_graph=True)
+    higher.py      FirstOrderOnly (a first-order op's gradient, refusing a second differentiation)
+    hooks.py       BackwardHookIn/Out (Module.register_full_backward_hook)
+
+Every op has `backward` on ndarrays (the fast first-order path) and `backward_graph` on Tensors (used
+only by create_graph=True, docs/higher-order.md), so every built-in op has gradients of any order.
 
 Each class keeps its chain-rule line right under its forward line. Gradients may come back in the
 broadcast shape: the engine (autograd.sum_to_shape) reduces them, never the op. An op whose natural
@@ -22,7 +29,10 @@ from .binary import Add, Div, MatMul, Mul, Pow, Sub
 from .conv import Convolution
 from .layers import BatchNormOp, DropoutOp, LinearOp
 from .loss import BCE, MSE, NLL, BCEWithLogits, CrossEntropy
-from .movement import Cat, Expand, GetItem, Permute, Reshape, Stack, Where
+from .movement import Cat, Expand, GetItem, Permute, Reshape, ScatterAdd, Stack, Where
+from .higher import FirstOrderOnly
+from .window_grad import (AvgPoolGather, AvgPoolScatter, ConvInputGrad, ConvWeightGrad, MaxPoolGather,
+                          MaxPoolScatter)
 from .pool import AvgPool, MaxPool
 from .reduce import AMax, AMin, ArgReduce, LogSoftmaxOp, LogSumExp, Mean, SoftmaxOp, Sum, Var
 from .tensor_api import attach, cat, stack, where
@@ -39,4 +49,6 @@ __all__ = ["Add", "Sub", "Mul", "Div", "Pow", "MatMul", "Neg", "Exp", "Log", "Sq
            "Expm1", "Log2", "Log10", "Square", "Rsqrt", "Reciprocal", "Piecewise", "Sum", "Mean", "Var", "AMax", "AMin",
            "ArgReduce", "LogSumExp", "SoftmaxOp", "LogSoftmaxOp", "Reshape", "Permute", "Expand", "GetItem",
            "Cat", "Stack", "Where", "Convolution", "MaxPool", "AvgPool", "LinearOp", "DropoutOp", "BatchNormOp",
-           "SetItem", "Fill", "AdaptiveAvgPool", "AdaptiveMaxPool", "CrossEntropy", "NLL", "BCE", "BCEWithLogits", "MSE", "cat", "stack", "where"]
+           "SetItem", "Fill", "AdaptiveAvgPool", "AdaptiveMaxPool", "CrossEntropy", "NLL", "BCE", "BCEWithLogits", "MSE", "cat", "stack", "where",
+           "ScatterAdd", "FirstOrderOnly", "ConvInputGrad", "ConvWeightGrad", "MaxPoolScatter", "MaxPoolGather",
+           "AvgPoolScatter", "AvgPoolGather"]

@@ -6,6 +6,7 @@ import numpy as np
 
 from ..dtypes import binary_operands, default_float
 from ..function import Function
+from ..tensor import Tensor
 from ..threads import matmul
 
 _nd = np.ndarray
@@ -37,6 +38,9 @@ class Add(Function):
     def backward(ctx, grad):
         return grad, grad
 
+    @staticmethod
+    def backward_graph(ctx, grad): return grad, grad
+
 
 class Sub(Function):
     @staticmethod
@@ -51,6 +55,9 @@ class Sub(Function):
     @staticmethod
     def backward(ctx, grad):
         return grad, (-grad if ctx.needs_input_grad[1] else None)
+
+    @staticmethod
+    def backward_graph(ctx, grad): return grad, (-grad if ctx.needs_input_grad[1] else None)
 
 
 class Mul(Function):
@@ -67,6 +74,12 @@ class Mul(Function):
     @staticmethod
     def backward(ctx, grad):
         x, y = ctx.saved_tensors
+        return (grad * y if ctx.needs_input_grad[0] else None,
+                grad * x if ctx.needs_input_grad[1] else None)
+
+    @staticmethod
+    def backward_graph(ctx, grad):
+        x, y = ctx.parents
         return (grad * y if ctx.needs_input_grad[0] else None,
                 grad * x if ctx.needs_input_grad[1] else None)
 
@@ -91,6 +104,12 @@ class Div(Function):
         gx = grad / y
         return gx, (-gx * out if ctx.needs_input_grad[1] else None)   # d(x/y)/dy = -(x/y)/y
 
+    @staticmethod
+    def backward_graph(ctx, grad):
+        x, y = ctx.parents
+        gx = grad / y
+        return gx, (-gx * x / y if ctx.needs_input_grad[1] else None)
+
 
 class Pow(Function):
     @staticmethod
@@ -114,6 +133,18 @@ class Pow(Function):
             if type(log_x) is not np.ndarray:    # a Python-scalar base: keep its log weak (no float64 upcast)
                 log_x = float(log_x)
             gy = grad * out * log_x
+        return gx, gy
+
+    @staticmethod
+    def backward_graph(ctx, grad):
+        x, y = ctx.parents
+        gx = grad * y * x ** (y - 1) if ctx.needs_input_grad[0] else None
+        gy = None
+        if ctx.needs_input_grad[1]:
+            log_x = x.log() if isinstance(x, Tensor) else np.log(x)
+            if type(log_x) is np.float64 and not isinstance(x, np.ndarray):
+                log_x = float(log_x)             # a Python-scalar base: keep its log weak (no float64 upcast)
+            gy = grad * x ** y * log_x
         return gx, gy
 
 
@@ -153,4 +184,21 @@ class MatMul(Function):
             gy = matmul(x[:, None] if x.ndim == 1 else np.swapaxes(x, -1, -2), g)   # dY = Xᵀ G
             if y.ndim == 1:
                 gy = gy[..., 0]
+        return gx, gy
+
+    @staticmethod
+    def backward_graph(ctx, grad):
+        x, y = (a if isinstance(a, Tensor) else Tensor._make(np.asarray(a), False, None) for a in ctx.parents)
+        xd, yd = x.ndim, y.ndim
+        if xd == 1 and yd == 1:
+            return grad * y, grad * x
+        g = grad.unsqueeze(-2) if xd == 1 else grad
+        g = g.unsqueeze(-1) if yd == 1 else g
+        gx = gy = None
+        if ctx.needs_input_grad[0]:
+            gx = g @ (y.unsqueeze(0) if yd == 1 else y.transpose(-1, -2))         # dX = G Yᵀ
+            gx = gx[..., 0, :] if xd == 1 else gx
+        if ctx.needs_input_grad[1]:
+            gy = (x.unsqueeze(-1) if xd == 1 else x.transpose(-1, -2)) @ g        # dY = Xᵀ G
+            gy = gy[..., 0] if yd == 1 else gy
         return gx, gy

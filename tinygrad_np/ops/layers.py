@@ -34,6 +34,16 @@ class LinearOp(Function):
         gb = g2.sum(axis=0) if need_b else None                               # db = Σ_rows G
         return (gx, gw) if len(ctx.needs_input_grad) == 2 else (gx, gw, gb)
 
+    @staticmethod
+    def backward_graph(ctx, grad):
+        x, weight = ctx.parents[:2]
+        need_x, need_w, need_b = ctx.needs_input_grad + (False,) * (3 - len(ctx.needs_input_grad))
+        g2 = grad.reshape(-1, weight.shape[0])
+        gx = grad @ weight if need_x else None
+        gw = g2.T @ x.reshape(-1, weight.shape[1]) if need_w else None
+        gb = g2.sum(dim=0) if need_b else None
+        return (gx, gw) if len(ctx.needs_input_grad) == 2 else (gx, gw, gb)
+
 
 class DropoutOp(Function):
     """Inverted dropout: keep each element with probability 1 − p and scale it by 1 / (1 − p)."""
@@ -52,6 +62,9 @@ class DropoutOp(Function):
     @staticmethod
     def backward(ctx, grad):
         return grad * ctx.saved_tensors[0]                                    # the same mask
+
+    @staticmethod
+    def backward_graph(ctx, grad): return grad * ctx.saved_tensors[0]
 
 
 class BatchNormOp(Function):
@@ -84,7 +97,8 @@ class BatchNormOp(Function):
         invstd = (1 / np.sqrt(var + eps)).astype(x.dtype, copy=False)
         xhat *= invstd.reshape(shape)
         ctx.save_for_backward(xhat, invstd, weight)
-        ctx.vals = (axes, shape, count)
+        ctx.vals, ctx.eps = (axes, shape, count), eps
+        ctx.running_mean = None if training else running_mean.copy()   # for backward_graph
         if weight is None:
             return xhat if bias is None else xhat + bias.reshape(shape)
         out = xhat * weight.reshape(shape)
@@ -108,4 +122,28 @@ class BatchNormOp(Function):
                 gx *= scale.reshape(shape)
             else:
                 gx = grad * scale.reshape(shape)
+        return gx, (gw if need_w else None), (gb if need_b else None)
+
+    @staticmethod
+    def backward_graph(ctx, grad):
+        """BatchNormOp's backward with recorded ops: x̂ and 1/σ are recomputed from the input Tensor, so
+        they carry the graph (the running statistics are not touched again)."""
+        x, weight = ctx.parents[0], ctx.parents[1]
+        _, invstd_arr, _ = ctx.saved_tensors
+        axes, shape, count = ctx.vals
+        need_x, need_w, need_b = ctx.needs_input_grad[:3]
+        if count:
+            centered = x - x.mean(dim=axes, keepdim=True)
+            invstd = ((centered * centered).mean(dim=axes, keepdim=True) + ctx.eps) ** -0.5
+        else:
+            centered = x - ctx.running_mean.reshape(shape)
+            invstd = invstd_arr.reshape(shape)
+        xhat = centered * invstd
+        gb = grad.sum(dim=axes) if (need_b or (need_x and count)) else None
+        gw = (grad * xhat).sum(dim=axes) if (need_w or (need_x and count)) else None
+        gx = None
+        if need_x:
+            scale = invstd if weight is None else invstd * weight.reshape(shape)
+            gx = (grad - (gb / count).reshape(shape) - xhat * (gw / count).reshape(shape)) * scale if count \
+                else grad * scale
         return gx, (gw if need_w else None), (gb if need_b else None)

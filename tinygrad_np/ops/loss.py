@@ -14,6 +14,7 @@ from typing import Any, Optional
 import numpy as np
 
 from ..function import Function
+from ..tensor import Tensor
 
 
 def reduce_loss(per: np.ndarray, reduction: str, denom: Any = None) -> np.ndarray:
@@ -48,8 +49,15 @@ def target_weights(t: np.ndarray, weight: Optional[np.ndarray], ignored: Optiona
     return safe, valid, w_t, w_t.sum()
 
 
-def _per_row(g: np.ndarray) -> np.ndarray:
-    return g if g.ndim == 0 else g[:, None]
+def _per_row(g: Any) -> Any:
+    return g if g.ndim == 0 else g.reshape(-1, 1)
+
+
+def upstream_graph(grad: Any, reduction: str, denom: Any) -> Any:
+    """`upstream` for a Tensor gradient (backward_graph)."""
+    if reduction != "mean":
+        return grad
+    return grad * np.nan if not denom else grad / denom
 
 
 class CrossEntropy(Function):
@@ -98,6 +106,26 @@ class CrossEntropy(Function):
             gx -= smooth if weight is None else smooth * weight
         return gx, None, None
 
+    @staticmethod
+    def backward_graph(ctx, grad):
+        x = ctx.parents[0]
+        safe, valid, w_t, denom, weight, eps, reduction = ctx.vals
+        M, C = x.shape
+        probs = x.softmax(1)
+        g = upstream_graph(grad, reduction, denom)
+        gv = g if valid is None else g * valid
+        onehot = np.zeros((M, C), x.dtype)
+        onehot[np.arange(M), safe] = 1
+        if weight is None:
+            gx = probs * _per_row(gv)
+        else:
+            gx = probs * _per_row(gv * ((1 - eps) * w_t + (eps / C) * weight.sum()))
+        gx = gx - onehot * _per_row((1 - eps) * (g if w_t is None else g * w_t))
+        if eps:
+            smooth = _per_row(gv * (eps / C))
+            gx = gx - (smooth if weight is None else smooth * weight)
+        return gx, None, None
+
 
 class NLL(Function):
     """Negative log-likelihood of log-probabilities x (M, C) at class targets t (M,)."""
@@ -119,11 +147,24 @@ class NLL(Function):
         gx[np.arange(shape[0]), safe] = -g if w_t is None else -w_t * g
         return gx, None, None
 
+    @staticmethod
+    def backward_graph(ctx, grad):
+        shape, dtype, safe, w_t, denom, reduction = ctx.vals
+        g = upstream_graph(grad, reduction, denom)
+        onehot = np.zeros(shape, dtype)
+        onehot[np.arange(shape[0]), safe] = -1 if w_t is None else -w_t
+        return onehot * _per_row(g), None, None
+
 
 def _clamped_log(x: np.ndarray) -> np.ndarray:
     out = np.full(x.shape, -100.0, x.dtype)
     np.log(x, out=out, where=x > 0)
     return np.maximum(out, -100.0, out=out)
+
+
+def _clamped_log_graph(x: Any) -> Any:
+    """`_clamped_log` with recorded ops: max(log x, −100), whose slope is 0 where clamped."""
+    return x.clamp(min=float(np.exp(-100.0))).log() if hasattr(x, "clamp") else _clamped_log(np.asarray(x))
 
 
 class BCE(Function):
@@ -146,6 +187,20 @@ class BCE(Function):
             g = g * weight
         gx = g * (x - y) / np.maximum((1 - x) * x, 1e-12) if ctx.needs_input_grad[0] else None
         gy = -g * (log_x - log_1mx) if ctx.needs_input_grad[1] else None
+        return gx, gy, None
+
+    @staticmethod
+    def backward_graph(ctx, grad):
+        x, y = ctx.parents[:2]
+        weight, reduction = ctx.vals
+        g = upstream_graph(grad, reduction, x.size if isinstance(x, np.ndarray) else x.numel())
+        if weight is not None:
+            g = g * weight
+        gx = gy = None
+        if ctx.needs_input_grad[0]:
+            gx = g * (x - y) / ((1 - x) * x).clamp(min=1e-12)
+        if ctx.needs_input_grad[1]:
+            gy = -g * (_clamped_log_graph(x) - _clamped_log_graph(1 - x))
         return gx, gy, None
 
 
@@ -179,6 +234,25 @@ class BCEWithLogits(Function):
             gy = g * (-x if pos_weight is None else (pos_weight - 1) * softplus_neg - x)
         return gx, gy, None, None
 
+    @staticmethod
+    def backward_graph(ctx, grad):
+        x, y = ctx.parents[:2]
+        x = x if isinstance(x, Tensor) else Tensor._make(np.asarray(x), False, None)
+        weight, pos_weight, log_w, reduction = ctx.vals
+        g = upstream_graph(grad, reduction, x.numel())
+        if weight is not None:
+            g = g * weight
+        gx = gy = None
+        if ctx.needs_input_grad[0]:
+            if log_w is None:
+                gx = g * (x.sigmoid() - y)
+            else:                                # log_w recomputed from y: it depends on y
+                gx = g * ((1 - y) - (1 + (pos_weight - 1) * y) * (-x).sigmoid())
+        if ctx.needs_input_grad[1]:
+            softplus_neg = (-x).clamp(min=0) + ((-x.abs()).exp() + 1).log()
+            gy = g * (-x if pos_weight is None else (pos_weight - 1) * softplus_neg - x)
+        return gx, gy, None, None
+
 
 class MSE(Function):
     @staticmethod
@@ -192,4 +266,10 @@ class MSE(Function):
     def backward(ctx, grad):
         (d,) = ctx.saved_tensors
         gx = (2 * upstream(grad, ctx.reduction, d.size)) * d
+        return gx, (-gx if ctx.needs_input_grad[1] else None)
+
+    @staticmethod
+    def backward_graph(ctx, grad):
+        x, y = ctx.parents[:2]
+        gx = (2 * upstream_graph(grad, ctx.reduction, np.size(ctx.saved_tensors[0]))) * (x - y)
         return gx, (-gx if ctx.needs_input_grad[1] else None)

@@ -19,6 +19,9 @@ class Reshape(Function):
     @staticmethod
     def backward(ctx, grad): return grad.reshape(ctx.shape)
 
+    @staticmethod
+    def backward_graph(ctx, grad): return grad.reshape(ctx.shape)
+
 
 class Permute(Function):
     @staticmethod
@@ -31,6 +34,9 @@ class Permute(Function):
 
     @staticmethod
     def backward(ctx, grad): return np.transpose(grad, np.argsort([d % grad.ndim for d in ctx.dims]))
+
+    @staticmethod
+    def backward_graph(ctx, grad): return grad.permute(tuple(np.argsort([d % grad.ndim for d in ctx.dims])))
 
 
 class Expand(Function):
@@ -47,6 +53,9 @@ class Expand(Function):
 
     @staticmethod
     def backward(ctx, grad): return grad          # the engine sums the gradient back to the input's shape
+
+    @staticmethod
+    def backward_graph(ctx, grad): return grad
 
 
 def _is_advanced(index) -> bool:
@@ -66,13 +75,35 @@ class GetItem(Function):
             raise IndexError(f"getitem: {e} (tensor shape {x.shape})") from None
 
     @staticmethod
-    def backward(ctx, grad):
-        out = np.zeros(ctx.shape, grad.dtype)
-        if _is_advanced(ctx.index):
-            np.add.at(out, ctx.index, grad)         # scatter-add: repeated indices must accumulate
-        else:
-            out[ctx.index] = grad
-        return out
+    def backward(ctx, grad): return scatter_add(grad, ctx.shape, ctx.index)
+
+    @staticmethod
+    def backward_graph(ctx, grad): return ScatterAdd.apply(grad, shape=ctx.shape, index=ctx.index)
+
+
+def scatter_add(grad: np.ndarray, shape: tuple, index) -> np.ndarray:
+    out = np.zeros(shape, grad.dtype)
+    if _is_advanced(index):
+        np.add.at(out, index, grad)             # scatter-add: repeated indices must accumulate
+    else:
+        out[index] = grad
+    return out
+
+
+class ScatterAdd(Function):
+    """zeros(shape)[index] += grad: the adjoint of `x[index]`, so that indexing's backward is
+    differentiable (and indexing is in turn ScatterAdd's backward)."""
+
+    @staticmethod
+    def forward(ctx, grad, shape=(), index=()):
+        ctx.index = index
+        return scatter_add(grad, shape, index)
+
+    @staticmethod
+    def backward(ctx, grad): return grad[ctx.index]
+
+    @staticmethod
+    def backward_graph(ctx, grad): return GetItem.apply(grad, index=ctx.index)
 
 
 class Cat(Function):
@@ -89,6 +120,12 @@ class Cat(Function):
     @staticmethod
     def backward(ctx, grad): return tuple(np.split(grad, ctx.splits, axis=ctx.axis))
 
+    @staticmethod
+    def backward_graph(ctx, grad):
+        bounds = [0, *ctx.splits, grad.shape[ctx.axis]]
+        lead = (slice(None),) * ctx.axis
+        return tuple(grad[lead + (slice(int(a), int(b)),)] for a, b in zip(bounds[:-1], bounds[1:]))
+
 
 class Stack(Function):
     @staticmethod
@@ -101,6 +138,11 @@ class Stack(Function):
 
     @staticmethod
     def backward(ctx, grad): return tuple(np.moveaxis(grad, ctx.axis, 0))
+
+    @staticmethod
+    def backward_graph(ctx, grad):
+        lead = (slice(None),) * ctx.axis
+        return tuple(grad[lead + (i,)] for i in range(grad.shape[ctx.axis]))
 
 
 class Where(Function):
@@ -119,3 +161,10 @@ class Where(Function):
         return (None,
                 np.where(cond, grad, 0) if ctx.needs_input_grad[1] else None,
                 np.where(cond, 0, grad) if ctx.needs_input_grad[2] else None)
+
+    @staticmethod
+    def backward_graph(ctx, grad):
+        (cond,) = ctx.saved_tensors
+        return (None,
+                Where.apply(cond, grad, 0.0) if ctx.needs_input_grad[1] else None,
+                Where.apply(cond, 0.0, grad) if ctx.needs_input_grad[2] else None)

@@ -30,6 +30,13 @@ def expand_reduced(grad: np.ndarray, shape: tuple, dims: Optional[tuple], keepdi
     return np.broadcast_to(grad, shape)
 
 
+def expand_reduced_graph(grad, shape: tuple, dims: Optional[tuple], keepdim: bool):
+    """`expand_reduced` for a Tensor gradient, with recorded ops (for backward_graph)."""
+    if not keepdim:
+        grad = grad.reshape(tuple(1 if dims is None or i in dims else n for i, n in enumerate(shape)))
+    return grad.expand(shape)
+
+
 class Sum(Function):
     @staticmethod
     def forward(ctx, x, dim=None, keepdim=False):
@@ -38,6 +45,9 @@ class Sum(Function):
 
     @staticmethod
     def backward(ctx, grad): return expand_reduced(grad, ctx.shape, ctx.dims, ctx.keepdim)
+
+    @staticmethod
+    def backward_graph(ctx, grad): return expand_reduced_graph(grad, ctx.shape, ctx.dims, ctx.keepdim)
 
 
 class Mean(Function):
@@ -50,6 +60,9 @@ class Mean(Function):
 
     @staticmethod
     def backward(ctx, grad): return expand_reduced(grad / ctx.count, ctx.shape, ctx.dims, ctx.keepdim)
+
+    @staticmethod
+    def backward_graph(ctx, grad): return expand_reduced_graph(grad / ctx.count, ctx.shape, ctx.dims, ctx.keepdim)
 
 
 class Var(Function):
@@ -66,6 +79,12 @@ class Var(Function):
     def backward(ctx, grad):
         (centered,) = ctx.saved_tensors                 # d var / dx = 2 (x - mean) / (n - correction)
         return expand_reduced(grad, centered.shape, ctx.dims, ctx.keepdim) * (2 / ctx.divisor) * centered
+
+    @staticmethod
+    def backward_graph(ctx, grad):
+        x = ctx.parents[0]
+        centered = x - x.mean(dim=ctx.dims, keepdim=True)
+        return expand_reduced_graph(grad, x.shape, ctx.dims, ctx.keepdim) * (2 / ctx.divisor) * centered
 
 
 class _Extreme(Function):
@@ -88,6 +107,12 @@ class _Extreme(Function):
         hit = x == expand_reduced(out, x.shape, ctx.dims, ctx.keepdim)
         share = expand_reduced(grad, x.shape, ctx.dims, ctx.keepdim) / np.sum(hit, axis=ctx.dims, keepdims=True)
         return share * hit
+
+    @staticmethod
+    def backward_graph(ctx, grad):                      # the tie shares are constants: piecewise linear
+        x, out = ctx.saved_tensors
+        hit = x == expand_reduced(out, x.shape, ctx.dims, ctx.keepdim)
+        return expand_reduced_graph(grad, x.shape, ctx.dims, ctx.keepdim) * (hit / np.sum(hit, axis=ctx.dims, keepdims=True))
 
 
 class AMax(_Extreme):
@@ -123,6 +148,14 @@ class ArgReduce(Function):
         np.put_along_axis(out, idx, g, axis=ctx.axis)
         return out.reshape(ctx.shape)
 
+    @staticmethod
+    def backward_graph(ctx, grad, _grad_indices):
+        (idx,) = ctx.saved_tensors
+        onehot = np.zeros(ctx.shape or (1,), bool)
+        np.put_along_axis(onehot, idx, True, axis=ctx.axis)
+        g = grad if ctx.keepdim and ctx.shape else grad.unsqueeze(ctx.axis) if ctx.shape else grad.reshape(1)
+        return (g * onehot).reshape(ctx.shape)
+
 
 class LogSumExp(Function):
     @staticmethod
@@ -142,6 +175,12 @@ class LogSumExp(Function):
         g = grad.reshape(out.shape)
         return g * np.exp(x - out)
 
+    @staticmethod
+    def backward_graph(ctx, grad):
+        x = ctx.parents[0]
+        out = x.logsumexp(dim=ctx.dims, keepdim=True)
+        return grad.reshape(out.shape) * (x - out).exp()
+
 
 class SoftmaxOp(Function):
     @staticmethod
@@ -158,6 +197,11 @@ class SoftmaxOp(Function):
         (s,) = ctx.saved_tensors                            # dx = s ⊙ (g − Σ g s)
         return s * (grad - np.sum(grad * s, axis=ctx.axis, keepdims=True))
 
+    @staticmethod
+    def backward_graph(ctx, grad):
+        s = ctx.parents[0].softmax(ctx.axis)
+        return s * (grad - (grad * s).sum(dim=ctx.axis, keepdim=True))
+
 
 class LogSoftmaxOp(Function):
     @staticmethod
@@ -173,3 +217,7 @@ class LogSoftmaxOp(Function):
     def backward(ctx, grad):
         (out,) = ctx.saved_tensors                          # dx = g − softmax ⊙ Σ g
         return grad - np.exp(out) * np.sum(grad, axis=ctx.axis, keepdims=True)
+
+    @staticmethod
+    def backward_graph(ctx, grad):
+        return grad - ctx.parents[0].softmax(ctx.axis) * grad.sum(dim=ctx.axis, keepdim=True)

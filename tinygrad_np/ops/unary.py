@@ -15,6 +15,9 @@ class Neg(Function):
     @staticmethod
     def backward(ctx, grad): return -grad
 
+    @staticmethod
+    def backward_graph(ctx, grad): return -grad
+
 
 class Exp(Function):
     @staticmethod
@@ -26,6 +29,9 @@ class Exp(Function):
     @staticmethod
     def backward(ctx, grad): return grad * ctx.saved_tensors[0]
 
+    @staticmethod
+    def backward_graph(ctx, grad): return grad * ctx.parents[0].exp()
+
 
 class Log(Function):
     @staticmethod
@@ -35,6 +41,9 @@ class Log(Function):
 
     @staticmethod
     def backward(ctx, grad): return grad / ctx.saved_tensors[0]
+
+    @staticmethod
+    def backward_graph(ctx, grad): return grad / ctx.parents[0]
 
 
 class Sqrt(Function):
@@ -47,6 +56,9 @@ class Sqrt(Function):
     @staticmethod
     def backward(ctx, grad): return grad / (2 * ctx.saved_tensors[0])
 
+    @staticmethod
+    def backward_graph(ctx, grad): return grad / (2 * ctx.parents[0].sqrt())
+
 
 class Abs(Function):
     @staticmethod
@@ -56,6 +68,9 @@ class Abs(Function):
 
     @staticmethod
     def backward(ctx, grad): return grad * np.sign(ctx.saved_tensors[0])
+
+    @staticmethod
+    def backward_graph(ctx, grad): return grad * np.sign(ctx.parents[0]._data)
 
 
 class TanhOp(Function):
@@ -68,6 +83,11 @@ class TanhOp(Function):
     @staticmethod
     def backward(ctx, grad):
         out = ctx.saved_tensors[0]
+        return grad * (1 - out * out)
+
+    @staticmethod
+    def backward_graph(ctx, grad):
+        out = ctx.parents[0].tanh()
         return grad * (1 - out * out)
 
 
@@ -86,6 +106,11 @@ class SigmoidOp(Function):
         out = ctx.saved_tensors[0]
         return grad * out * (1 - out)
 
+    @staticmethod
+    def backward_graph(ctx, grad):
+        out = ctx.parents[0].sigmoid()
+        return grad * out * (1 - out)
+
 
 class ReLUOp(Function):
     @staticmethod
@@ -96,6 +121,9 @@ class ReLUOp(Function):
 
     @staticmethod
     def backward(ctx, grad): return grad * (ctx.saved_tensors[0] > 0)   # ReLU'(0) = 0, as in PyTorch
+
+    @staticmethod
+    def backward_graph(ctx, grad): return grad * (ctx.parents[0]._data > 0)
 
 
 class LeakyReLUOp(Function):
@@ -110,6 +138,11 @@ class LeakyReLUOp(Function):
         x = ctx.saved_tensors[0]
         return np.where(x > 0, grad, grad * ctx.negative_slope)
 
+    @staticmethod
+    def backward_graph(ctx, grad):
+        x = ctx.parents[0]._data
+        return grad * np.where(x > 0, 1, ctx.negative_slope).astype(x.dtype)
+
 
 class Clamp(Function):
     @staticmethod
@@ -119,13 +152,17 @@ class Clamp(Function):
         return np.clip(x, min, max)
 
     @staticmethod
-    def backward(ctx, grad):
-        x = ctx.saved_tensors[0]
-        lo, hi = ctx.bounds
-        inside = np.ones(x.shape, bool) if lo is None else x >= lo    # bounds themselves pass the gradient
-        if hi is not None:
-            inside &= x <= hi
-        return grad * inside
+    def backward(ctx, grad): return grad * _inside(ctx.saved_tensors[0], *ctx.bounds)
+
+    @staticmethod
+    def backward_graph(ctx, grad): return grad * _inside(ctx.parents[0]._data, *ctx.bounds)
+
+
+def _inside(x, lo, hi):
+    inside = np.ones(x.shape, bool) if lo is None else x >= lo    # bounds themselves pass the gradient
+    if hi is not None:
+        inside &= x <= hi
+    return inside
 
 
 class Clone(Function):
@@ -133,6 +170,9 @@ class Clone(Function):
     def forward(ctx, x): return x.copy()
     @staticmethod
     def backward(ctx, grad): return grad
+
+    @staticmethod
+    def backward_graph(ctx, grad): return grad
 
 
 class Cast(Function):
@@ -143,6 +183,8 @@ class Cast(Function):
     @staticmethod
     def backward(ctx, grad): return grad   # the engine casts it back to the input's dtype
 
+    @staticmethod
+    def backward_graph(ctx, grad): return grad
 
 # ---- the rest of the common math (PyTorch's names); integer inputs compute in float as NumPy does ------------
 class Sin(Function):
@@ -154,6 +196,9 @@ class Sin(Function):
     @staticmethod
     def backward(ctx, grad): return grad * np.cos(ctx.saved_tensors[0])
 
+    @staticmethod
+    def backward_graph(ctx, grad): return grad * ctx.parents[0].cos()
+
 
 class Cos(Function):
     @staticmethod
@@ -163,6 +208,9 @@ class Cos(Function):
 
     @staticmethod
     def backward(ctx, grad): return -grad * np.sin(ctx.saved_tensors[0])
+
+    @staticmethod
+    def backward_graph(ctx, grad): return -grad * ctx.parents[0].sin()
 
 
 class Tan(Function):
@@ -175,6 +223,9 @@ class Tan(Function):
     @staticmethod
     def backward(ctx, grad): return grad * (1 + ctx.saved_tensors[0] ** 2)
 
+    @staticmethod
+    def backward_graph(ctx, grad): return grad * (1 + ctx.parents[0].tan() ** 2)
+
 
 class Asin(Function):
     @staticmethod
@@ -184,6 +235,9 @@ class Asin(Function):
 
     @staticmethod
     def backward(ctx, grad): return grad / np.sqrt(1 - ctx.saved_tensors[0] ** 2)
+
+    @staticmethod
+    def backward_graph(ctx, grad): return grad / (1 - ctx.parents[0] ** 2).sqrt()
 
 
 class Acos(Function):
@@ -195,6 +249,9 @@ class Acos(Function):
     @staticmethod
     def backward(ctx, grad): return -grad / np.sqrt(1 - ctx.saved_tensors[0] ** 2)
 
+    @staticmethod
+    def backward_graph(ctx, grad): return -grad / (1 - ctx.parents[0] ** 2).sqrt()
+
 
 class Atan(Function):
     @staticmethod
@@ -204,6 +261,9 @@ class Atan(Function):
 
     @staticmethod
     def backward(ctx, grad): return grad / (1 + ctx.saved_tensors[0] ** 2)
+
+    @staticmethod
+    def backward_graph(ctx, grad): return grad / (1 + ctx.parents[0] ** 2)
 
 
 class Sinh(Function):
@@ -215,6 +275,9 @@ class Sinh(Function):
     @staticmethod
     def backward(ctx, grad): return grad * np.cosh(ctx.saved_tensors[0])
 
+    @staticmethod
+    def backward_graph(ctx, grad): return grad * ctx.parents[0].cosh()
+
 
 class Cosh(Function):
     @staticmethod
@@ -225,6 +288,9 @@ class Cosh(Function):
     @staticmethod
     def backward(ctx, grad): return grad * np.sinh(ctx.saved_tensors[0])
 
+    @staticmethod
+    def backward_graph(ctx, grad): return grad * ctx.parents[0].sinh()
+
 
 class Log1p(Function):
     @staticmethod
@@ -234,6 +300,9 @@ class Log1p(Function):
 
     @staticmethod
     def backward(ctx, grad): return grad / (1 + ctx.saved_tensors[0])
+
+    @staticmethod
+    def backward_graph(ctx, grad): return grad / (1 + ctx.parents[0])
 
 
 class Expm1(Function):
@@ -246,6 +315,9 @@ class Expm1(Function):
     @staticmethod
     def backward(ctx, grad): return grad * (ctx.saved_tensors[0] + 1)
 
+    @staticmethod
+    def backward_graph(ctx, grad): return grad * ctx.parents[0].exp()
+
 
 class Log2(Function):
     @staticmethod
@@ -255,6 +327,9 @@ class Log2(Function):
 
     @staticmethod
     def backward(ctx, grad): return grad / (ctx.saved_tensors[0] * np.log(2.0))
+
+    @staticmethod
+    def backward_graph(ctx, grad): return grad / (ctx.parents[0] * float(np.log(2.0)))
 
 
 class Log10(Function):
@@ -266,6 +341,9 @@ class Log10(Function):
     @staticmethod
     def backward(ctx, grad): return grad / (ctx.saved_tensors[0] * np.log(10.0))
 
+    @staticmethod
+    def backward_graph(ctx, grad): return grad / (ctx.parents[0] * float(np.log(10.0)))
+
 
 class Square(Function):
     @staticmethod
@@ -275,6 +353,9 @@ class Square(Function):
 
     @staticmethod
     def backward(ctx, grad): return 2 * grad * ctx.saved_tensors[0]
+
+    @staticmethod
+    def backward_graph(ctx, grad): return 2 * grad * ctx.parents[0]
 
 
 class Rsqrt(Function):
@@ -287,6 +368,9 @@ class Rsqrt(Function):
     @staticmethod
     def backward(ctx, grad): return -0.5 * grad * ctx.saved_tensors[0] ** 3     # d x^-1/2 = -x^-3/2 / 2
 
+    @staticmethod
+    def backward_graph(ctx, grad): return -0.5 * grad * ctx.parents[0].rsqrt() ** 3
+
 
 class Reciprocal(Function):
     @staticmethod
@@ -298,6 +382,9 @@ class Reciprocal(Function):
     @staticmethod
     def backward(ctx, grad): return -grad * ctx.saved_tensors[0] ** 2
 
+    @staticmethod
+    def backward_graph(ctx, grad): return -grad * ctx.parents[0].reciprocal() ** 2
+
 
 class Piecewise(Function):
     """sign, floor, ceil, round, trunc: piecewise constant, so the gradient is zero (as in PyTorch)."""
@@ -308,3 +395,6 @@ class Piecewise(Function):
 
     @staticmethod
     def backward(ctx, grad): return np.zeros_like(grad)
+
+    @staticmethod
+    def backward_graph(ctx, grad): return grad * 0.0

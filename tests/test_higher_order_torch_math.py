@@ -1,0 +1,24 @@
+"""Second order for the PyTorch-surface unary math (sin ... reciprocal, the piecewise-constant ops, clone):
+gradgradcheck in float64 against central differences (tg.gradgradcheck's defaults), on inputs kept inside
+every function's domain (0.2 .. 0.8: asin/acos/log/rsqrt are smooth there)."""
+import numpy as np
+import pytest
+
+import tinygrad_np as tg
+
+OPS = ["sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "log1p", "expm1", "log2", "log10", "square",
+       "rsqrt", "reciprocal", "floor", "ceil", "round", "trunc", "sign", "clone"]
+
+
+@pytest.mark.parametrize("name", OPS)
+def test_second_derivative_matches_finite_differences(name):
+    x = tg.tensor(np.random.default_rng(len(name)).uniform(0.2, 0.8, (2, 3)), requires_grad=True)
+    assert tg.gradgradcheck(lambda t: getattr(t, name)(), [x])
+
+
+def test_third_derivative_of_sin_is_minus_cos():
+    x = tg.tensor(np.linspace(-1.0, 1.0, 5), requires_grad=True)
+    (g1,) = tg.autograd.grad(x.sin().sum(), [x], create_graph=True)
+    (g2,) = tg.autograd.grad(g1.sum(), [x], create_graph=True)
+    (g3,) = tg.autograd.grad(g2.sum(), [x])
+    np.testing.assert_allclose(g3.numpy(), -np.cos(x.numpy()), rtol=1e-12)
