@@ -14,9 +14,12 @@ from __future__ import annotations
 
 from typing import Any, Dict, List
 
+import threading
+
 import numpy as np
 
 _ndarray = np.ndarray
+_leaf_lock = threading.Lock()    # backward in several threads into one shared leaf must not lose updates
 
 
 def sum_to_shape(grad: np.ndarray, shape: tuple, op_name: str = "op", input_index: int = 0) -> np.ndarray:
@@ -157,16 +160,19 @@ def run_backward(root: Any, grad: np.ndarray, retain_graph: bool) -> None:
 
 def store_leaf_grads(leaf_grads: dict, seed: np.ndarray) -> None:
     """Accumulate into `.grad`. A gradient array is stored without a copy only when nothing else can
-    see it (not a view, not read-only, not shared with another leaf or the caller's seed)."""
+    see it (not a view, not read-only, not shared with another leaf or the caller's seed).
+    One lock around the whole store (taken once per backward): the read-add-write of `.grad` is atomic,
+    as in PyTorch, when threads run backward into the same parameters."""
     seen: set = set()
-    for tensor, g in leaf_grads.values():
-        if tensor.grad is None:
-            if g is seed or g.base is not None or id(g) in seen or not g.flags.writeable:
-                g = g.copy()
-            tensor.grad = tensor._make(g, False, None)
-        else:
-            tensor.grad._data = tensor.grad._data + g
-        seen.add(id(g))
+    with _leaf_lock:
+        for tensor, g in leaf_grads.values():
+            if tensor.grad is None:
+                if g is seed or g.base is not None or id(g) in seen or not g.flags.writeable:
+                    g = g.copy()
+                tensor.grad = tensor._make(g, False, None)
+            else:
+                tensor.grad._data = tensor.grad._data + g
+            seen.add(id(g))
 
 
 def zero_grad(params: Any, set_to_none: bool = True) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .grad_mode import _state
+from .grad_mode import _state, _threads_off
 from .tensor import Tensor
 
 _ndarray = np.ndarray
@@ -60,7 +60,7 @@ class Function:
                 arrays.append(a)
                 needs.append(False)
         ctx.needs_input_grad = needs = tuple(needs)
-        ctx._record = record = True in needs and _state["enabled"]
+        ctx._record = record = True in needs and (not _threads_off[0] or _state.enabled)
         out = cls.forward(ctx, *arrays, **kwargs)
         if type(out) is tuple:
             return _wrap_outputs(ctx, out, args, record)
