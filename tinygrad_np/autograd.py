@@ -138,8 +138,9 @@ def run_backward(root: Any, grad: np.ndarray, retain_graph: bool) -> None:
         node = ready.pop()
         out_grads = buffers.pop(node)
         if node._retained:
-            for index, t in node._retained.items():
-                if out_grads[index] is not None:     # a retain_grad() tensor's total, stored like a leaf's
+            for index, ref in node._retained.items():
+                t = ref()                            # a weak reference: None once the tensor is gone
+                if t is not None and out_grads[index] is not None:   # its total, stored like a leaf's
                     add_to_total(leaf_grads, t, out_grads[index])
         input_grads = run_node(node, out_grads)
         parents, needs = node.parents, node.needs_input_grad

@@ -5,6 +5,8 @@
 - ndarrays and NumPy scalars keep their dtype; Python floats and lists of them become float32
   (PyTorch's default dtype), Python ints int64, bools bool.
 - Only floating-point tensors can require grad.
+- Float-only ops (exp, log, sqrt, tanh, sigmoid, softmax, ...) on integer or bool tensors compute in
+  float32, as PyTorch's do: `as_float` is the one place that says so.
 - dtype arguments accept whatever `np.dtype()` accepts (`tg.float32` *is* `np.dtype("float32")`).
 """
 from __future__ import annotations
@@ -45,6 +47,12 @@ def check_float_dtype(dtype: DTypeLike, op: str) -> np.dtype:
     if dt.kind != "f":
         raise TypeError(f"{op}: expected float32 or float64, got {dt}")
     return dt
+
+
+def as_float(x: np.ndarray) -> np.ndarray:
+    """A float-only op's input: float arrays unchanged, integer and bool arrays as float32 (PyTorch's
+    default dtype). Converting first also keeps int64 extremes from overflowing in `x - max(x)`."""
+    return x if x.dtype.kind == "f" else x.astype(default_float)
 
 
 def check_grad_dtype(arr: np.ndarray, op: str) -> None:

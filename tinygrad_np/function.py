@@ -31,7 +31,7 @@ class Function:
     __slots__ = ("parents", "needs_input_grad", "saved_tensors", "_record")
     saved_tensors: tuple
     n_outputs = 1          # class defaults: a multi-output node overrides them on the instance
-    _retained = None       # {output index: Tensor} for tensors that called retain_grad()
+    _retained = None       # {output index: weakref to the Tensor} for tensors that called retain_grad()
     _out_meta: list
 
     def save_for_backward(self, *arrays: Any) -> None:

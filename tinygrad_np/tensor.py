@@ -7,6 +7,7 @@ are attached to this class when the ops load, so the core never imports the laye
 """
 from __future__ import annotations
 
+import weakref
 from typing import Any, Iterator, Optional, Union
 
 import numpy as np
@@ -67,12 +68,14 @@ class Tensor:
         return self.grad_fn is None
 
     def retain_grad(self) -> None:
-        """Keep `.grad` on this non-leaf tensor after backward (leaves always keep theirs)."""
+        """Keep `.grad` on this non-leaf tensor after backward (leaves always keep theirs).
+        The node holds the tensor by weak reference: tensor → node → tensor would be a cycle that keeps
+        every retained activation alive until the cyclic garbage collector runs."""
         if self.grad_fn is None:
             return
         if self.grad_fn._retained is None:
             self.grad_fn._retained = {}
-        self.grad_fn._retained[self._out_index] = self
+        self.grad_fn._retained[self._out_index] = weakref.ref(self)
 
     def backward(self, gradient: Any = None, retain_graph: bool = False) -> None:
         """Accumulate d(self)/d(leaf) · gradient into every leaf's `.grad`."""
@@ -85,7 +88,12 @@ class Tensor:
                                    f"has shape {self._data.shape}, so pass gradient= of that shape")
             grad = np.ones(self._data.shape, self._data.dtype)
         else:
-            grad = gradient._data if isinstance(gradient, Tensor) else np.asarray(gradient)
+            try:
+                grad = gradient._data if isinstance(gradient, Tensor) else np.asarray(gradient)
+            except ValueError as e:                  # a ragged list
+                raise TypeError(f"backward: gradient must be a Tensor or an array of numbers ({e})") from None
+            if grad.dtype.kind not in "fiub":        # [1, None] would write NaN into .grad
+                raise TypeError(f"backward: gradient must hold numbers, got dtype {grad.dtype}")
             if grad.shape != self._data.shape:
                 raise ValueError(f"backward: gradient has shape {grad.shape}, but the tensor has shape "
                                  f"{self._data.shape}")

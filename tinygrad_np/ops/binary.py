@@ -1,4 +1,5 @@
-"""Binary ops with NumPy broadcasting. Either operand may be a constant (Python scalar or ndarray)."""
+"""Binary ops with NumPy broadcasting. Either operand may be a constant (Python scalar or ndarray);
+the operators (ops/tensor_api.py) refuse anything else before it gets here."""
 from __future__ import annotations
 
 import numpy as np
@@ -10,13 +11,26 @@ def _broadcast_error(op: str, x: object, y: object) -> ValueError:
     return ValueError(f"{op}: shapes {np.shape(x)} and {np.shape(y)} cannot be broadcast together")
 
 
+def _operand_error(op: str, x: object, y: object, e: Exception) -> Exception:
+    """What NumPy's complaint about `x op y` means, in the op's own words."""
+    if "negative integer powers" in str(e):
+        return RuntimeError(f"{op}: integers to negative integer powers are not allowed; use a float tensor")
+    if isinstance(e, OverflowError):            # uint8_tensor + 300: refused rather than wrapped silently
+        return ValueError(f"{op}: {e}; convert the tensor to a wider dtype first")
+    try:
+        np.broadcast_shapes(np.shape(x), np.shape(y))
+    except ValueError:
+        return _broadcast_error(op, x, y)
+    return ValueError(f"{op}: {e}")
+
+
 class Add(Function):
     @staticmethod
     def forward(ctx, x, y):
         try:
             return x + y
-        except ValueError:
-            raise _broadcast_error("add", x, y) from None
+        except (ValueError, OverflowError) as e:
+            raise _operand_error("add", x, y, e) from None
 
     @staticmethod
     def backward(ctx, grad):
@@ -28,8 +42,8 @@ class Sub(Function):
     def forward(ctx, x, y):
         try:
             return x - y
-        except ValueError:
-            raise _broadcast_error("sub", x, y) from None
+        except (ValueError, OverflowError) as e:
+            raise _operand_error("sub", x, y, e) from None
 
     @staticmethod
     def backward(ctx, grad):
@@ -42,8 +56,8 @@ class Mul(Function):
         ctx.save_for_backward(x, y)
         try:
             return x * y
-        except ValueError:
-            raise _broadcast_error("mul", x, y) from None
+        except (ValueError, OverflowError) as e:
+            raise _operand_error("mul", x, y, e) from None
 
     @staticmethod
     def backward(ctx, grad):
@@ -56,39 +70,47 @@ class Div(Function):
     @staticmethod
     def forward(ctx, x, y):
         try:
-            out = x / y
-        except ValueError:
-            raise _broadcast_error("div", x, y) from None
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):   # x/0 = ±inf or nan
+                out = x / y
+        except (ValueError, OverflowError) as e:
+            raise _operand_error("div", x, y, e) from None
         ctx.save_for_backward(y, out)
         return out
 
     @staticmethod
     def backward(ctx, grad):
         y, out = ctx.saved_tensors
-        gx = grad / y
-        return gx, (-gx * out if ctx.needs_input_grad[1] else None)   # d(x/y)/dy = -(x/y)/y
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            gx = grad / y
+            return gx, (-gx * out if ctx.needs_input_grad[1] else None)   # d(x/y)/dy = -(x/y)/y
 
 
 class Pow(Function):
+    """x ** y. At the edges PyTorch's gradients are 0, not 0·inf = NaN: d/dx is 0 wherever y == 0
+    (x ** 0 is constant, even at x = 0), and d/dy is 0 where x == 0 and y >= 0 (0 ** y is flat there)."""
+
     @staticmethod
     def forward(ctx, x, y):
         try:
-            out = x ** y
-        except ValueError:
-            raise _broadcast_error("pow", x, y) from None
+            with np.errstate(all="ignore"):          # 0 ** -1 = inf, (-8) ** 0.5 = nan, as in PyTorch
+                out = x ** y
+        except (ValueError, OverflowError) as e:
+            raise _operand_error("pow", x, y, e) from None
         ctx.save_for_backward(x, y, out)
         return out
 
     @staticmethod
     def backward(ctx, grad):
         x, y, out = ctx.saved_tensors
-        gx = grad * y * x ** (y - 1) if ctx.needs_input_grad[0] else None
-        gy = None
-        if ctx.needs_input_grad[1]:
-            log_x = np.log(x)
-            if type(log_x) is not np.ndarray:    # a Python-scalar base: keep its log weak (no float64 upcast)
-                log_x = float(log_x)
-            gy = grad * out * log_x
+        gx = gy = None
+        with np.errstate(all="ignore"):
+            if ctx.needs_input_grad[0]:
+                gx = np.where(np.equal(y, 0), 0, grad * y * x ** (y - 1))
+            if ctx.needs_input_grad[1]:
+                log_x = np.log(x)
+                if type(log_x) is not np.ndarray:    # a Python-scalar base: keep its log weak (no float64 upcast)
+                    log_x = float(log_x)
+                gy = np.where(np.equal(x, 0) & np.greater_equal(y, 0), 0, grad * out * log_x)
         return gx, gy
 
 

@@ -59,10 +59,14 @@ class CrossEntropy(Function):
     def forward(ctx, x, t, weight=None, ignored=None, reduction="mean", label_smoothing=0.0):
         M, C = x.shape
         safe, valid, w_t, denom = target_weights(t, weight, ignored, x.dtype)
-        shifted = x - x.max(axis=1, keepdims=True)
-        probs = np.exp(shifted)
+        if valid is not None:                                # ignored rows never reach the arithmetic:
+            x = np.where(valid[:, None], x, 0)               # an inf there must not make the loss NaN
+        with np.errstate(over="ignore", invalid="ignore"):   # logits near ±3e38: x - max overflows to -inf
+            shifted = x - x.max(axis=1, keepdims=True) if C else x
+            probs = np.exp(shifted)
         s = probs.sum(axis=1)
-        log_s = np.log(s)                                    # s >= 1: never log(0)
+        with np.errstate(divide="ignore"):
+            log_s = np.log(s)                                # s >= 1 for finite rows: never log(0)
         per = log_s - shifted[np.arange(M), safe]
         if w_t is not None:
             per *= w_t
@@ -75,7 +79,8 @@ class CrossEntropy(Function):
             if valid is not None:
                 smooth *= valid
             per = (1 - eps) * per + (eps / C) * smooth
-        probs /= s[:, None]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            probs /= s[:, None]
         ctx.save_for_backward(probs)
         ctx.vals = (safe, valid, w_t, denom, weight, eps, reduction)
         return reduce_loss(per, reduction, denom)
@@ -104,8 +109,10 @@ class NLL(Function):
 
     @staticmethod
     def forward(ctx, x, t, weight=None, ignored=None, reduction="mean"):
-        safe, _, w_t, denom = target_weights(t, weight, ignored, x.dtype)
+        safe, valid, w_t, denom = target_weights(t, weight, ignored, x.dtype)
         per = -x[np.arange(x.shape[0]), safe]
+        if valid is not None:                                # an ignored row's -inf must not give 0 * inf
+            per = np.where(valid, per, 0)
         if w_t is not None:
             per *= w_t
         ctx.vals = (x.shape, x.dtype, safe, w_t, denom, reduction)

@@ -1,10 +1,14 @@
-"""Reductions along dims (`dim` may be None, an int or a tuple of ints), and the softmax family."""
+"""Reductions along dims (`dim` may be None, an int or a tuple of ints), and the softmax family.
+
+The softmax family and logsumexp compute integer and bool inputs in float32 (dtypes.as_float); mean and
+var refuse them, as PyTorch does. An empty reduction or an inf − inf is NaN without a NumPy warning."""
 from __future__ import annotations
 
 from typing import Any, Optional
 
 import numpy as np
 
+from ..dtypes import as_float
 from ..function import Function
 
 
@@ -12,7 +16,13 @@ def normalize_dims(dim: Any, ndim: int, op: str) -> Optional[tuple]:
     """None → None (all dims); int or tuple → a sorted tuple of non-negative dims, range-checked."""
     if dim is None:
         return None
-    dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
+    if isinstance(dim, (int, np.integer)) and not isinstance(dim, (bool, np.bool_)):
+        dims = (dim,)
+    elif isinstance(dim, (tuple, list)) and all(isinstance(d, (int, np.integer)) and
+                                                not isinstance(d, (bool, np.bool_)) for d in dim):
+        dims = tuple(dim)
+    else:
+        raise TypeError(f"{op}: dim must be an int or a tuple of ints, got {dim!r}")
     lo = -max(ndim, 1)
     for d in dims:
         if not lo <= d < max(ndim, 1):
@@ -21,6 +31,12 @@ def normalize_dims(dim: Any, ndim: int, op: str) -> Optional[tuple]:
     if len(normalized) != len(dims):
         raise ValueError(f"{op}: dim {tuple(dims)} names the same dimension twice")
     return normalized if ndim else ()
+
+
+def float_only(x: np.ndarray, op: str) -> None:
+    """mean/var of an integer or bool tensor has no dtype to infer: PyTorch refuses it, and so do we."""
+    if x.dtype.kind != "f":
+        raise RuntimeError(f"{op}: input dtype {x.dtype} is not floating point; convert it first (.float())")
 
 
 def expand_reduced(grad: np.ndarray, shape: tuple, dims: Optional[tuple], keepdim: bool) -> np.ndarray:
@@ -43,29 +59,37 @@ class Sum(Function):
 class Mean(Function):
     @staticmethod
     def forward(ctx, x, dim=None, keepdim=False):
+        float_only(x, "mean")
         ctx.dims, ctx.keepdim, ctx.shape = normalize_dims(dim, x.ndim, "mean"), keepdim, x.shape
-        out = np.mean(x, axis=ctx.dims, keepdims=keepdim)
-        ctx.count = x.size // max(out.size, 1) if x.size else 0
-        return out
+        total = np.sum(x, axis=ctx.dims, keepdims=keepdim)
+        ctx.count = x.size // max(total.size, 1) if x.size else 0
+        with np.errstate(divide="ignore", invalid="ignore"):     # the mean of nothing is nan (PyTorch)
+            return np.divide(total, ctx.count, dtype=x.dtype)
 
     @staticmethod
-    def backward(ctx, grad): return expand_reduced(grad / ctx.count, ctx.shape, ctx.dims, ctx.keepdim)
+    def backward(ctx, grad):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return expand_reduced(grad / ctx.count, ctx.shape, ctx.dims, ctx.keepdim)
 
 
 class Var(Function):
     @staticmethod
     def forward(ctx, x, dim=None, keepdim=False, correction=1):
+        float_only(x, "var")
         dims = normalize_dims(dim, x.ndim, "var")
-        centered = x - np.mean(x, axis=dims, keepdims=True)
-        n = x.size // max(np.mean(x, axis=dims).size, 1)
-        ctx.save_for_backward(centered)
-        ctx.dims, ctx.keepdim, ctx.divisor = dims, keepdim, max(n - correction, 0)
-        return np.sum(centered * centered, axis=dims, keepdims=keepdim) / ctx.divisor
+        total = np.sum(x, axis=dims, keepdims=True)
+        n = x.size // max(total.size, 1) if x.size else 0
+        with np.errstate(divide="ignore", invalid="ignore"):     # n <= correction: inf or nan (PyTorch)
+            centered = x - np.divide(total, n, dtype=x.dtype)
+            ctx.save_for_backward(centered)
+            ctx.dims, ctx.keepdim, ctx.divisor = dims, keepdim, max(n - correction, 0)
+            return np.divide(np.sum(centered * centered, axis=dims, keepdims=keepdim), ctx.divisor, dtype=x.dtype)
 
     @staticmethod
     def backward(ctx, grad):
         (centered,) = ctx.saved_tensors                 # d var / dx = 2 (x - mean) / (n - correction)
-        return expand_reduced(grad, centered.shape, ctx.dims, ctx.keepdim) * (2 / ctx.divisor) * centered
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return expand_reduced(grad, centered.shape, ctx.dims, ctx.keepdim) * (2 / ctx.divisor) * centered
 
 
 class _Extreme(Function):
@@ -127,10 +151,14 @@ class ArgReduce(Function):
 class LogSumExp(Function):
     @staticmethod
     def forward(ctx, x, dim=None, keepdim=False):
+        x = as_float(x)
         dims = normalize_dims(dim, x.ndim, "logsumexp")
-        m = np.amax(x, axis=dims, keepdims=True)
-        m = np.where(np.isfinite(m), m, 0)                 # all -inf rows: no inf - inf
-        with np.errstate(divide="ignore"):                 # log(0) = -inf is the right answer for such rows
+        if x.size == 0:
+            m = np.zeros(np.sum(x, axis=dims, keepdims=True).shape, x.dtype)
+        else:
+            m = np.amax(x, axis=dims, keepdims=True)
+            m = np.where(np.isfinite(m), m, 0).astype(x.dtype, copy=False)   # all -inf rows: no inf - inf
+        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):  # log(0) = -inf for such rows
             out = np.log(np.sum(np.exp(x - m), axis=dims, keepdims=True)) + m
         ctx.save_for_backward(x, out)
         ctx.dims = dims
@@ -140,15 +168,25 @@ class LogSumExp(Function):
     def backward(ctx, grad):
         x, out = ctx.saved_tensors                          # d lse / dx = softmax(x)
         g = grad.reshape(out.shape)
-        return g * np.exp(x - out)
+        with np.errstate(over="ignore", invalid="ignore"):
+            return g * np.exp(x - out)
+
+
+def _row_max(x: np.ndarray, axis: int) -> np.ndarray:
+    """The shift that keeps exp from overflowing; an empty dim has nothing to shift (PyTorch: empty out)."""
+    if x.ndim and x.shape[axis] == 0:
+        return np.zeros(x.shape[:axis] + (1,) + x.shape[axis + 1:], x.dtype)
+    return np.amax(x, axis=axis, keepdims=True)
 
 
 class SoftmaxOp(Function):
     @staticmethod
     def forward(ctx, x, dim=-1):
+        x = as_float(x)
         (axis,) = normalize_dims(dim, x.ndim, "softmax") or (0,)
-        e = np.exp(x - np.amax(x, axis=axis, keepdims=True))
-        out = e / np.sum(e, axis=axis, keepdims=True)
+        with np.errstate(over="ignore", invalid="ignore"):      # a row holding inf: nan, as in PyTorch
+            e = np.exp(x - _row_max(x, axis))
+            out = e / np.sum(e, axis=axis, keepdims=True)
         ctx.save_for_backward(out)
         ctx.axis = axis
         return out
@@ -156,15 +194,18 @@ class SoftmaxOp(Function):
     @staticmethod
     def backward(ctx, grad):
         (s,) = ctx.saved_tensors                            # dx = s ⊙ (g − Σ g s)
-        return s * (grad - np.sum(grad * s, axis=ctx.axis, keepdims=True))
+        with np.errstate(over="ignore", invalid="ignore"):
+            return s * (grad - np.sum(grad * s, axis=ctx.axis, keepdims=True))
 
 
 class LogSoftmaxOp(Function):
     @staticmethod
     def forward(ctx, x, dim=-1):
+        x = as_float(x)
         (axis,) = normalize_dims(dim, x.ndim, "log_softmax") or (0,)
-        shifted = x - np.amax(x, axis=axis, keepdims=True)
-        out = shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            shifted = x - _row_max(x, axis)
+            out = shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
         ctx.save_for_backward(out)
         ctx.axis = axis
         return out
@@ -172,4 +213,5 @@ class LogSoftmaxOp(Function):
     @staticmethod
     def backward(ctx, grad):
         (out,) = ctx.saved_tensors                          # dx = g − softmax ⊙ Σ g
-        return grad - np.exp(out) * np.sum(grad, axis=ctx.axis, keepdims=True)
+        with np.errstate(over="ignore", invalid="ignore"):
+            return grad - np.exp(out) * np.sum(grad, axis=ctx.axis, keepdims=True)

@@ -27,6 +27,23 @@ def _shape_args(args: tuple) -> tuple:
     return tuple(args[0]) if len(args) == 1 and isinstance(args[0], (tuple, list)) else args
 
 
+_NUMBERS = (int, float, np.integer, np.floating, np.bool_)    # bool is an int
+
+
+def _operand(other: Any, op: str) -> Any:
+    """The other operand of a binary operator: a Tensor, an ndarray or a number of a dtype a tensor may
+    hold. Anything else (None, a list, a dict, complex) is a TypeError naming the op, as in PyTorch:
+    NumPy would make an object array of it, or turn a list of Tensors into constants that get no gradient."""
+    if type(other) is Tensor:                          # the common case, one check
+        return other
+    if isinstance(other, (Tensor, *_NUMBERS)) or (isinstance(other, np.ndarray) and other.dtype.kind in "fiub"
+                                        and other.dtype != np.float16):
+        return other
+    what = f"an ndarray of dtype {other.dtype}" if isinstance(other, np.ndarray) else type(other).__name__
+    raise TypeError(f"{op}: unsupported operand {what}; expected a Tensor, an ndarray of numbers or a "
+                    "Python number")
+
+
 def _check_dim(dim: int, ndim: int, op: str) -> None:
     if not -max(ndim, 1) <= dim < max(ndim, 1):       # a 0-d tensor accepts 0 and -1 (PyTorch)
         raise IndexError(f"{op}: dim {dim} is out of range for a tensor of {ndim} dimensions")
@@ -36,18 +53,18 @@ class _TensorMethods:
     """The body of Tensor's computing methods (see the module docstring)."""
 
     # ---- arithmetic ---------------------------------------------------------------------------------
-    def __add__(self, other: Any) -> Tensor: return Add.apply(self, other)
-    def __radd__(self, other: Any) -> Tensor: return Add.apply(other, self)
-    def __sub__(self, other: Any) -> Tensor: return Sub.apply(self, other)
-    def __rsub__(self, other: Any) -> Tensor: return Sub.apply(other, self)
-    def __mul__(self, other: Any) -> Tensor: return Mul.apply(self, other)
-    def __rmul__(self, other: Any) -> Tensor: return Mul.apply(other, self)
-    def __truediv__(self, other: Any) -> Tensor: return Div.apply(self, other)
-    def __rtruediv__(self, other: Any) -> Tensor: return Div.apply(other, self)
-    def __pow__(self, other: Any) -> Tensor: return Pow.apply(self, other)
-    def __rpow__(self, other: Any) -> Tensor: return Pow.apply(other, self)
-    def __matmul__(self, other: Any) -> Tensor: return MatMul.apply(self, other)
-    def __rmatmul__(self, other: Any) -> Tensor: return MatMul.apply(other, self)
+    def __add__(self, other: Any) -> Tensor: return Add.apply(self, _operand(other, "add"))
+    def __radd__(self, other: Any) -> Tensor: return Add.apply(_operand(other, "add"), self)
+    def __sub__(self, other: Any) -> Tensor: return Sub.apply(self, _operand(other, "sub"))
+    def __rsub__(self, other: Any) -> Tensor: return Sub.apply(_operand(other, "sub"), self)
+    def __mul__(self, other: Any) -> Tensor: return Mul.apply(self, _operand(other, "mul"))
+    def __rmul__(self, other: Any) -> Tensor: return Mul.apply(_operand(other, "mul"), self)
+    def __truediv__(self, other: Any) -> Tensor: return Div.apply(self, _operand(other, "div"))
+    def __rtruediv__(self, other: Any) -> Tensor: return Div.apply(_operand(other, "div"), self)
+    def __pow__(self, other: Any) -> Tensor: return Pow.apply(self, _operand(other, "pow"))
+    def __rpow__(self, other: Any) -> Tensor: return Pow.apply(_operand(other, "pow"), self)
+    def __matmul__(self, other: Any) -> Tensor: return MatMul.apply(self, _operand(other, "matmul"))
+    def __rmatmul__(self, other: Any) -> Tensor: return MatMul.apply(_operand(other, "matmul"), self)
     def __neg__(self) -> Tensor: return Neg.apply(self)
     def __pos__(self) -> Tensor: return self
     add, sub, mul, div, pow, matmul = __add__, __sub__, __mul__, __truediv__, __pow__, __matmul__

@@ -1,11 +1,16 @@
 """Elementwise unary ops: the math functions, the activations, clamp and the dtype cast.
 
 An op whose natural name is taken by an `nn` layer (ReLU, Sigmoid, ...) ends in `Op`, so that no class
-name means both a Function and a Module."""
+name means both a Function and a Module.
+
+The float-only ops (exp, log, sqrt, tanh, sigmoid) compute integer and bool inputs in float32 (dtypes.as_float).
+NaN and inf are answers, not accidents: where PyTorch returns them silently, so do these ops (np.errstate),
+so NumPy's RuntimeWarnings never reach the user."""
 from __future__ import annotations
 
 import numpy as np
 
+from ..dtypes import as_float
 from ..function import Function
 
 
@@ -19,7 +24,8 @@ class Neg(Function):
 class Exp(Function):
     @staticmethod
     def forward(ctx, x):
-        out = np.exp(x)
+        with np.errstate(over="ignore"):
+            out = np.exp(as_float(x))
         ctx.save_for_backward(out)
         return out
 
@@ -30,22 +36,29 @@ class Exp(Function):
 class Log(Function):
     @staticmethod
     def forward(ctx, x):
+        x = as_float(x)
         ctx.save_for_backward(x)
-        return np.log(x)
+        with np.errstate(divide="ignore", invalid="ignore"):     # log(0) = -inf, log(-1) = nan
+            return np.log(x)
 
     @staticmethod
-    def backward(ctx, grad): return grad / ctx.saved_tensors[0]
+    def backward(ctx, grad):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return grad / ctx.saved_tensors[0]
 
 
 class Sqrt(Function):
     @staticmethod
     def forward(ctx, x):
-        out = np.sqrt(x)
+        with np.errstate(invalid="ignore"):                      # sqrt(-1) = nan
+            out = np.sqrt(as_float(x))
         ctx.save_for_backward(out)
         return out
 
     @staticmethod
-    def backward(ctx, grad): return grad / (2 * ctx.saved_tensors[0])
+    def backward(ctx, grad):
+        with np.errstate(divide="ignore", invalid="ignore"):     # at 0: inf, as in PyTorch
+            return grad / (2 * ctx.saved_tensors[0])
 
 
 class Abs(Function):
@@ -61,7 +74,7 @@ class Abs(Function):
 class TanhOp(Function):
     @staticmethod
     def forward(ctx, x):
-        out = np.tanh(x)
+        out = np.tanh(as_float(x))
         ctx.save_for_backward(out)
         return out
 
@@ -76,6 +89,7 @@ class SigmoidOp(Function):
 
     @staticmethod
     def forward(ctx, x):
+        x = as_float(x)
         z = np.exp(-np.abs(x))
         out = np.where(x >= 0, 1, z).astype(x.dtype, copy=False) / (1 + z)
         ctx.save_for_backward(out)
