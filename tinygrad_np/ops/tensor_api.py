@@ -33,9 +33,8 @@ _NUMBERS = (int, float, np.integer, np.floating, np.bool_)    # bool is an int
 def _operand(other: Any, op: str) -> Any:
     """The other operand of a binary operator: a Tensor, an ndarray or a number of a dtype a tensor may
     hold. Anything else (None, a list, a dict, complex) is a TypeError naming the op, as in PyTorch:
-    NumPy would make an object array of it, or turn a list of Tensors into constants that get no gradient."""
-    if type(other) is Tensor:                          # the common case, one check
-        return other
+    NumPy would make an object array of it, or turn a list of Tensors into constants that get no gradient.
+    The operators call it only when `other` is not exactly a Tensor: the common case costs one `type` check."""
     if isinstance(other, (Tensor, *_NUMBERS)) or (isinstance(other, np.ndarray) and other.dtype.kind in "fiub"
                                         and other.dtype != np.float16):
         return other
@@ -53,18 +52,30 @@ class _TensorMethods:
     """The body of Tensor's computing methods (see the module docstring)."""
 
     # ---- arithmetic ---------------------------------------------------------------------------------
-    def __add__(self, other: Any) -> Tensor: return Add.apply(self, _operand(other, "add"))
-    def __radd__(self, other: Any) -> Tensor: return Add.apply(_operand(other, "add"), self)
-    def __sub__(self, other: Any) -> Tensor: return Sub.apply(self, _operand(other, "sub"))
-    def __rsub__(self, other: Any) -> Tensor: return Sub.apply(_operand(other, "sub"), self)
-    def __mul__(self, other: Any) -> Tensor: return Mul.apply(self, _operand(other, "mul"))
-    def __rmul__(self, other: Any) -> Tensor: return Mul.apply(_operand(other, "mul"), self)
-    def __truediv__(self, other: Any) -> Tensor: return Div.apply(self, _operand(other, "div"))
-    def __rtruediv__(self, other: Any) -> Tensor: return Div.apply(_operand(other, "div"), self)
-    def __pow__(self, other: Any) -> Tensor: return Pow.apply(self, _operand(other, "pow"))
-    def __rpow__(self, other: Any) -> Tensor: return Pow.apply(_operand(other, "pow"), self)
-    def __matmul__(self, other: Any) -> Tensor: return MatMul.apply(self, _operand(other, "matmul"))
-    def __rmatmul__(self, other: Any) -> Tensor: return MatMul.apply(_operand(other, "matmul"), self)
+    def __add__(self, other: Any) -> Tensor:
+        return Add.apply(self, other if type(other) is Tensor else _operand(other, "add"))
+    def __radd__(self, other: Any) -> Tensor:
+        return Add.apply(other if type(other) is Tensor else _operand(other, "add"), self)
+    def __sub__(self, other: Any) -> Tensor:
+        return Sub.apply(self, other if type(other) is Tensor else _operand(other, "sub"))
+    def __rsub__(self, other: Any) -> Tensor:
+        return Sub.apply(other if type(other) is Tensor else _operand(other, "sub"), self)
+    def __mul__(self, other: Any) -> Tensor:
+        return Mul.apply(self, other if type(other) is Tensor else _operand(other, "mul"))
+    def __rmul__(self, other: Any) -> Tensor:
+        return Mul.apply(other if type(other) is Tensor else _operand(other, "mul"), self)
+    def __truediv__(self, other: Any) -> Tensor:
+        return Div.apply(self, other if type(other) is Tensor else _operand(other, "div"))
+    def __rtruediv__(self, other: Any) -> Tensor:
+        return Div.apply(other if type(other) is Tensor else _operand(other, "div"), self)
+    def __pow__(self, other: Any) -> Tensor:
+        return Pow.apply(self, other if type(other) is Tensor else _operand(other, "pow"))
+    def __rpow__(self, other: Any) -> Tensor:
+        return Pow.apply(other if type(other) is Tensor else _operand(other, "pow"), self)
+    def __matmul__(self, other: Any) -> Tensor:
+        return MatMul.apply(self, other if type(other) is Tensor else _operand(other, "matmul"))
+    def __rmatmul__(self, other: Any) -> Tensor:
+        return MatMul.apply(other if type(other) is Tensor else _operand(other, "matmul"), self)
     def __neg__(self) -> Tensor: return Neg.apply(self)
     def __pos__(self) -> Tensor: return self
     add, sub, mul, div, pow, matmul = __add__, __sub__, __mul__, __truediv__, __pow__, __matmul__
