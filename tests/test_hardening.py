@@ -191,3 +191,26 @@ def test_no_runtime_warnings_where_pytorch_is_silent():
     x = tg.zeros(0, requires_grad=True)
     x.mean().backward()
     assert x.grad.shape == (0,)
+
+
+@pytest.mark.parametrize("fn, error, message", [
+    (lambda: tg.cat(tg.ones(2, 2)), TypeError, "cat: expected a list or tuple of tensors, got Tensor"),
+    (lambda: tg.cat(tg.ones(1, 1)), TypeError, "cat: expected a list or tuple of tensors, got Tensor"),
+    (lambda: tg.cat("abc"), TypeError, "cat: expected a list or tuple of tensors, got str"),
+    (lambda: tg.cat([tg.ones(1), None]), TypeError, "cat: element 1 is a NoneType"),
+    (lambda: tg.stack([tg.ones(1), 3]), TypeError, "stack: element 1 is a int"),
+    (lambda: tg.ones(3)[::0], ValueError, "getitem: slice step cannot be zero"),
+    (lambda: tg.ones(4).reshape(-2, 2), ValueError, r"reshape: shape \(-2, 2\) must be"),
+    (lambda: tg.ones(4).reshape(-1, -1), ValueError, r"reshape: shape \(-1, -1\) must be"),
+    (lambda: F.relu(None), TypeError, "relu: input must be a Tensor, got NoneType"),
+    (lambda: F.sigmoid(None), TypeError, "sigmoid: input must be a Tensor"),
+    (lambda: F.tanh(None), TypeError, "tanh: input must be a Tensor"),
+    (lambda: F.softmax(None), TypeError, "softmax: input must be a Tensor"),
+    (lambda: F.log_softmax(None), TypeError, "log_softmax: input must be a Tensor"),
+    (lambda: F.conv2d(None, tg.ones(1, 1, 1, 1)), TypeError, "conv2d: input must be a Tensor, got NoneType"),
+    (lambda: F.max_pool2d(None, 2), TypeError, "max_pool2d: input must be a Tensor, got NoneType"),
+    (lambda: F.cross_entropy(None, tg.tensor([1])), TypeError, "cross_entropy: input must be a Tensor"),
+])
+def test_unclear_errors_now_name_the_op_and_the_value(fn, error, message):
+    with pytest.raises(error, match=message):
+        fn()

@@ -11,6 +11,7 @@ from typing import Any, Optional, Union
 import numpy as np
 
 from .. import _validate
+from ..dtypes import as_array
 from ..ops.conv import Convolution
 from ..ops.im2col import Pads
 from ..ops.layers import BatchNormOp, DropoutOp, LinearOp
@@ -23,33 +24,42 @@ __all__ = ["linear", "conv2d", "max_pool2d", "avg_pool2d", "relu", "leaky_relu",
            "binary_cross_entropy_with_logits", "mse_loss"]
 
 
-def _tensor(x: Any) -> Tensor:
-    return x if isinstance(x, Tensor) else Tensor(x)
+_ARRAY_LIKE = (np.ndarray, np.generic, list, tuple, int, float)
+
+
+def _tensor(x: Any, op: str, name: str = "input") -> Tensor:
+    """A Tensor argument: Tensors as they are, arrays and numbers wrapped; None or any other object is a
+    TypeError naming the op (not a dtype complaint from deep inside)."""
+    if isinstance(x, Tensor):
+        return x
+    if isinstance(x, bool) or not isinstance(x, _ARRAY_LIKE):
+        raise TypeError(f"{op}: {name} must be a Tensor, got {type(x).__name__}")
+    return Tensor._make(as_array(x, op=op), False, None)
 
 
 # ---- activations ------------------------------------------------------------------------------------------
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
-    return input.relu()
+    return _tensor(input, "relu").relu()
 
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
-    return input.leaky_relu(negative_slope)
+    return _tensor(input, "leaky_relu").leaky_relu(negative_slope)
 
 
 def sigmoid(input: Tensor) -> Tensor:
-    return input.sigmoid()
+    return _tensor(input, "sigmoid").sigmoid()
 
 
 def tanh(input: Tensor) -> Tensor:
-    return input.tanh()
+    return _tensor(input, "tanh").tanh()
 
 
 def softmax(input: Tensor, dim: int = -1) -> Tensor:
-    return input.softmax(dim)
+    return _tensor(input, "softmax").softmax(dim)
 
 
 def log_softmax(input: Tensor, dim: int = -1) -> Tensor:
-    return input.log_softmax(dim)
+    return _tensor(input, "log_softmax").log_softmax(dim)
 
 
 # ---- layers -----------------------------------------------------------------------------------------------
@@ -139,8 +149,8 @@ def conv2d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None, stride:
     """2-D cross-correlation over an (N, C_in, H, W) or unbatched (C_in, H, W) input, PyTorch's
     `F.conv2d`: weight (C_out, C_in/groups, KH, KW), bias (C_out,), int-or-pair stride/padding/dilation,
     padding also 'valid' or 'same'. Returns (N, C_out, OH, OW)."""
-    x, wt = _tensor(input), _tensor(weight)
-    b = None if bias is None else _tensor(bias)
+    x, wt = _tensor(input, "conv2d"), _tensor(weight, "conv2d", "weight")
+    b = None if bias is None else _tensor(bias, "conv2d", "bias")
     xs, ws = x._data.shape, wt._data.shape
     if x._data.ndim not in (3, 4):
         raise ValueError(f"conv2d: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape {xs}")
@@ -175,7 +185,7 @@ def conv2d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None, stride:
 
 def _pool(op: str, fn: Any, input: Any, kernel_size: Any, stride: Any, padding: Any, dilation: Any,
           ceil_mode: bool, **kwargs: Any) -> Tensor:
-    x = _tensor(input)
+    x = _tensor(input, op)
     shape = x._data.shape
     if x._data.ndim not in (3, 4):
         raise ValueError(f"{op}: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape {shape}")
@@ -207,8 +217,7 @@ def avg_pool2d(input: Tensor, kernel_size: Any, stride: Optional[Any] = None, pa
 
 # ---- losses -----------------------------------------------------------------------------------------------
 def _float_input(input: Any, op: str) -> Tensor:
-    if not isinstance(input, Tensor):
-        input = Tensor(input)
+    input = _tensor(input, op)
     if input._data.dtype.kind != "f":
         raise TypeError(f"{op}: input must be floating point, got dtype {input._data.dtype}")
     return input

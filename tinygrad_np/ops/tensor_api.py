@@ -221,18 +221,27 @@ def attach() -> None:
 
 
 # ---- module-level functions ------------------------------------------------------------------------------
+def _tensor_sequence(tensors: Any, op: str) -> tuple:
+    """cat/stack take a list or tuple of Tensors; a lone Tensor (which would be split along dim 0), a
+    string or a None inside are TypeErrors naming the op and the offending element."""
+    if not isinstance(tensors, (list, tuple)):
+        raise TypeError(f"{op}: expected a list or tuple of tensors, got {type(tensors).__name__}")
+    if not tensors:
+        raise ValueError(f"{op}: expected a non-empty sequence of tensors")
+    for i, t in enumerate(tensors):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{op}: element {i} is a {type(t).__name__}, expected a Tensor")
+    return tuple(tensors)
+
+
 def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     """Concatenate along an existing dimension."""
-    if not tensors:
-        raise ValueError("cat: expected a non-empty sequence of tensors")
-    return Cat.apply(*tensors, dim=dim)
+    return Cat.apply(*_tensor_sequence(tensors, "cat"), dim=dim)
 
 
 def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     """Stack along a new dimension."""
-    if not tensors:
-        raise ValueError("stack: expected a non-empty sequence of tensors")
-    return Stack.apply(*tensors, dim=dim)
+    return Stack.apply(*_tensor_sequence(tensors, "stack"), dim=dim)
 
 
 def where(condition: Any, x: Any, y: Any) -> Tensor:
