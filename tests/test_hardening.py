@@ -214,3 +214,57 @@ def test_no_runtime_warnings_where_pytorch_is_silent():
 def test_unclear_errors_now_name_the_op_and_the_value(fn, error, message):
     with pytest.raises(error, match=message):
         fn()
+
+
+# ---- found by tests/test_fuzz_ops.py ------------------------------------------------------------------------
+def test_nan_gradients_follow_pytorch():
+    x = tg.tensor([np.nan, 1.0, -1.0], requires_grad=True)
+    x.relu().sum().backward()                       # PyTorch passes the gradient through a NaN
+    np.testing.assert_array_equal(x.grad.numpy(), [1, 1, 0])
+    x = tg.tensor([np.nan, 2.0, -2.0, 0.0], requires_grad=True)
+    x.abs().sum().backward()                        # sgn(NaN) = 0
+    np.testing.assert_array_equal(x.grad.numpy(), [0, 1, -1, 0])
+    x = tg.tensor([1.0, np.nan], requires_grad=True)
+    x.max().backward()                              # max(): the NaN is the maximum and gets the gradient
+    np.testing.assert_array_equal(x.grad.numpy(), [0, 1])
+    x = tg.tensor([1.0, np.nan], requires_grad=True)
+    x.amax(0).backward()                            # amax: PyTorch's 0/0
+    assert np.isnan(x.grad.numpy()).all()
+
+
+def test_tiny_divisors_and_exponents_keep_pytorchs_gradients():
+    x, y = tg.tensor([0.0], requires_grad=True), tg.tensor([1e-45], requires_grad=True)
+    (x / y).sum().backward()
+    assert y.grad.numpy()[0] == 0                   # -g·(x/y)/y, not (g/y)·(x/y) = inf · 0
+    x, y = tg.tensor([0.0], requires_grad=True), tg.tensor([1e-45], requires_grad=True)
+    (x ** y).sum().backward()
+    assert x.grad.numpy()[0] == INF
+
+
+def test_integer_and_bool_reductions_and_refusals():
+    assert tg.tensor(np.array([200, 100], np.uint8)).sum().item() == 300       # int64, not a wrapped uint8
+    assert tg.tensor(np.array([200, 100], np.uint8)).sum().dtype == np.int64
+    assert tg.tensor([True, True]).sum().dtype == np.int64
+    b = tg.tensor([True, False])
+    for fn, message in [(lambda: -b, "neg: negating a bool"), (lambda: b - b, "sub: "), (lambda: 1 - b, "sub: "),
+                        (lambda: b ** b, "pow: bool"), (lambda: b @ b, "matmul: bool"),
+                        (lambda: tg.tensor(np.zeros(0, np.int64)) ** -1, "pow: integers to negative")]:
+        with pytest.raises(RuntimeError, match=message):
+            fn()
+
+
+def test_empty_arg_reductions_and_pools_are_clear_errors():
+    for fn, message in [(lambda: tg.zeros(0).argmax(), "argmax: cannot take"), (lambda: tg.zeros(0).max(), "max: "),
+                        (lambda: tg.zeros(2, 0).argmin(1), "argmin: cannot take"),
+                        (lambda: F.max_pool2d(tg.zeros(0, 2, 2), 2), "max_pool2d: input of shape"),
+                        (lambda: F.conv2d(tg.zeros(1, 0, 2, 2), tg.zeros(1, 0, 1, 1)), "conv2d: input of shape")]:
+        with pytest.raises(ValueError, match=message):
+            fn()
+
+
+def test_more_silent_infinities():
+    np.testing.assert_array_equal((tg.ones(2) + 1e308).numpy(), [INF, INF])    # float32(1e308) is inf
+    np.testing.assert_array_equal(tg.tensor([1e300], dtype=np.float64).float().numpy(), [INF])
+    np.testing.assert_array_equal(tg.tensor([np.inf, -np.inf]).sum().numpy(), np.nan)
+    np.testing.assert_array_equal((tg.tensor([0.0]) @ tg.tensor([INF])).numpy(), np.nan)
+    np.testing.assert_array_equal(F.avg_pool2d(tg.full((1, 1, 2, 2), 3e38), 2).numpy(), [[[[INF]]]])

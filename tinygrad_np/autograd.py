@@ -34,11 +34,12 @@ def sum_to_shape(grad: np.ndarray, shape: tuple, op_name: str = "op", input_inde
     if lead < 0 or any(s != 1 and g != s for s, g in zip(shape, grad.shape[lead:])):
         raise ValueError(f"{op_name}.backward: gradient for input {input_index} has shape {grad.shape}, "
                          f"which does not match or broadcast to the input's shape {shape}")
-    if lead:
-        grad = grad.sum(axis=tuple(range(lead)))
-    ones = tuple(i for i, s in enumerate(shape) if s == 1 and grad.shape[i] != 1)
-    if ones:
-        grad = grad.sum(axis=ones, keepdims=True)
+    with np.errstate(invalid="ignore", over="ignore"):    # inf + -inf = nan, silently (PyTorch)
+        if lead:
+            grad = grad.sum(axis=tuple(range(lead)))
+        ones = tuple(i for i, s in enumerate(shape) if s == 1 and grad.shape[i] != 1)
+        if ones:
+            grad = grad.sum(axis=ones, keepdims=True)
     return grad
 
 

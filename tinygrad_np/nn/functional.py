@@ -154,6 +154,8 @@ def conv2d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None, stride:
     xs, ws = x._data.shape, wt._data.shape
     if x._data.ndim not in (3, 4):
         raise ValueError(f"conv2d: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape {xs}")
+    if 0 in xs[-3:]:                       # only the batch may be empty
+        raise ValueError(f"conv2d: input of shape {xs} has an empty channel or spatial dimension")
     if wt._data.ndim != 4:
         raise ValueError(f"conv2d: weight must be 4-D (C_out, C_in/groups, KH, KW), got shape {ws}")
     for name, arr in (("input", x._data), ("weight", wt._data)) + ((("bias", b._data),) if b is not None else ()):
@@ -180,7 +182,8 @@ def conv2d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None, stride:
     if x._data.ndim == 3:
         out = conv2d(x.reshape(1, *xs), wt, b, stride_, padding, dilation_, groups)
         return out.reshape(*out.shape[1:])
-    return Convolution.apply(x, wt, b, stride=stride_, pads=pads, dilation=dilation_, groups=groups)
+    with np.errstate(over="ignore", invalid="ignore"):   # 0 · inf and ±3e38 sums: nan and inf, as in PyTorch
+        return Convolution.apply(x, wt, b, stride=stride_, pads=pads, dilation=dilation_, groups=groups)
 
 
 def _pool(op: str, fn: Any, input: Any, kernel_size: Any, stride: Any, padding: Any, dilation: Any,
@@ -191,12 +194,15 @@ def _pool(op: str, fn: Any, input: Any, kernel_size: Any, stride: Any, padding: 
         raise ValueError(f"{op}: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape {shape}")
     if x._data.dtype.kind != "f":
         raise TypeError(f"{op}: expected a floating-point input, got dtype {x._data.dtype}")
+    if 0 in shape[-3:]:                    # only the batch may be empty (PyTorch)
+        raise ValueError(f"{op}: input of shape {shape} has an empty channel or spatial dimension")
     if x._data.ndim == 3:
         shape = (1,) + shape
     geo = pool_geometry(op, shape, kernel_size, stride, padding, dilation, ceil_mode)
-    if x._data.ndim == 3:
-        return fn.apply(x.reshape(*shape), geometry=geo, **kwargs).reshape(shape[1], *geo.out_hw)
-    return fn.apply(x, geometry=geo, **kwargs)
+    with np.errstate(over="ignore", invalid="ignore"):   # window sums of ±3e38 are ±inf, as in PyTorch
+        if x._data.ndim == 3:
+            return fn.apply(x.reshape(*shape), geometry=geo, **kwargs).reshape(shape[1], *geo.out_hw)
+        return fn.apply(x, geometry=geo, **kwargs)
 
 
 def max_pool2d(input: Tensor, kernel_size: Any, stride: Optional[Any] = None, padding: Any = 0,
@@ -296,8 +302,9 @@ def nll_loss(input: Tensor, target: Any, weight: Any = None, ignore_index: int =
 
 def _paired(input: Any, target: Any, op: str) -> tuple:
     input = _float_input(input, op)
-    if not isinstance(target, Tensor):
-        target = Tensor(np.asarray(target))
+    if not isinstance(target, (Tensor, np.ndarray)):
+        raise TypeError(f"{op}: target must be a Tensor, got {type(target).__name__}")
+    target = _tensor(target, op, "target")
     if target._data.dtype.kind not in "fiub":
         raise TypeError(f"{op}: target must be numeric, got dtype {target._data.dtype}")
     if target._data.shape != input._data.shape:

@@ -11,12 +11,18 @@ def _broadcast_error(op: str, x: object, y: object) -> ValueError:
     return ValueError(f"{op}: shapes {np.shape(x)} and {np.shape(y)} cannot be broadcast together")
 
 
+def _is_bool(v: object) -> bool:
+    return isinstance(v, (bool, np.bool_)) or (isinstance(v, np.ndarray) and v.dtype == np.bool_)
+
+
 def _operand_error(op: str, x: object, y: object, e: Exception) -> Exception:
     """What NumPy's complaint about `x op y` means, in the op's own words."""
     if "negative integer powers" in str(e):
         return RuntimeError(f"{op}: integers to negative integer powers are not allowed; use a float tensor")
     if isinstance(e, OverflowError):            # uint8_tensor + 300: refused rather than wrapped silently
         return ValueError(f"{op}: {e}; convert the tensor to a wider dtype first")
+    if isinstance(e, TypeError):                # bool - bool, as PyTorch refuses it too
+        return RuntimeError(f"{op}: {e}")
     try:
         np.broadcast_shapes(np.shape(x), np.shape(y))
     except ValueError:
@@ -29,7 +35,7 @@ class Add(Function):
     def forward(ctx, x, y):
         try:
             return x + y
-        except (ValueError, OverflowError) as e:
+        except (ValueError, OverflowError, TypeError) as e:
             raise _operand_error("add", x, y, e) from None
 
     @staticmethod
@@ -42,7 +48,7 @@ class Sub(Function):
     def forward(ctx, x, y):
         try:
             return x - y
-        except (ValueError, OverflowError) as e:
+        except (ValueError, OverflowError, TypeError) as e:
             raise _operand_error("sub", x, y, e) from None
 
     @staticmethod
@@ -56,7 +62,7 @@ class Mul(Function):
         ctx.save_for_backward(x, y)
         try:
             return x * y
-        except (ValueError, OverflowError) as e:
+        except (ValueError, OverflowError, TypeError) as e:
             raise _operand_error("mul", x, y, e) from None
 
     @staticmethod
@@ -72,7 +78,7 @@ class Div(Function):
         try:
             with np.errstate(divide="ignore", invalid="ignore", over="ignore"):   # x/0 = ±inf or nan
                 out = x / y
-        except (ValueError, OverflowError) as e:
+        except (ValueError, OverflowError, TypeError) as e:
             raise _operand_error("div", x, y, e) from None
         ctx.save_for_backward(y, out)
         return out
@@ -81,8 +87,8 @@ class Div(Function):
     def backward(ctx, grad):
         y, out = ctx.saved_tensors
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            gx = grad / y
-            return gx, (-gx * out if ctx.needs_input_grad[1] else None)   # d(x/y)/dy = -(x/y)/y
+            gx = grad / y              # d(x/y)/dy = -(x/y)/y, in that order: no inf·0 for a tiny y
+            return gx, (-grad * out / y if ctx.needs_input_grad[1] else None)
 
 
 class Pow(Function):
@@ -91,10 +97,14 @@ class Pow(Function):
 
     @staticmethod
     def forward(ctx, x, y):
+        if _is_bool(x) and _is_bool(y):
+            raise RuntimeError("pow: bool ** bool is not supported (PyTorch refuses it too); convert to int first")
+        if isinstance(y, (int, np.integer)) and y < 0 and isinstance(x, np.ndarray) and x.dtype.kind in "iub":
+            raise RuntimeError("pow: integers to negative integer powers are not allowed; use a float tensor")
         try:
             with np.errstate(all="ignore"):          # 0 ** -1 = inf, (-8) ** 0.5 = nan, as in PyTorch
                 out = x ** y
-        except (ValueError, OverflowError) as e:
+        except (ValueError, OverflowError, TypeError) as e:
             raise _operand_error("pow", x, y, e) from None
         ctx.save_for_backward(x, y, out)
         return out
@@ -105,7 +115,7 @@ class Pow(Function):
         gx = gy = None
         with np.errstate(all="ignore"):
             if ctx.needs_input_grad[0]:
-                gx = np.where(np.equal(y, 0), 0, grad * y * x ** (y - 1))
+                gx = np.where(np.equal(y, 0), 0, grad * (y * x ** (y - 1)))
             if ctx.needs_input_grad[1]:
                 log_x = np.log(x)
                 if type(log_x) is not np.ndarray:    # a Python-scalar base: keep its log weak (no float64 upcast)
@@ -120,6 +130,8 @@ class MatMul(Function):
     @staticmethod
     def forward(ctx, x, y):
         x, y = np.asarray(x), np.asarray(y)
+        if x.dtype == np.bool_ or y.dtype == np.bool_:
+            raise RuntimeError(f"matmul: bool tensors are not supported (got {x.dtype} and {y.dtype})")
         if x.ndim == 0 or y.ndim == 0:
             raise ValueError(f"matmul: both operands need at least one dimension, got shapes {x.shape} and {y.shape}")
         k1, k2 = x.shape[-1], y.shape[-2] if y.ndim > 1 else y.shape[0]
@@ -127,12 +139,18 @@ class MatMul(Function):
             raise ValueError(f"matmul: shapes {x.shape} and {y.shape} do not align ({k1} != {k2})")
         ctx.save_for_backward(x, y)
         try:
-            return x @ y
+            with np.errstate(invalid="ignore", over="ignore"):     # 0 · inf = nan, as in PyTorch
+                return x @ y
         except ValueError:
             raise ValueError(f"matmul: batch shapes of {x.shape} and {y.shape} cannot be broadcast") from None
 
     @staticmethod
     def backward(ctx, grad):
+        with np.errstate(invalid="ignore", over="ignore"):
+            return MatMul._backward(ctx, grad)
+
+    @staticmethod
+    def _backward(ctx, grad):
         x, y = ctx.saved_tensors
         if x.ndim == 1 and y.ndim == 1:
             return grad * y, grad * x

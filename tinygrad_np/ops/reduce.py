@@ -50,7 +50,9 @@ class Sum(Function):
     @staticmethod
     def forward(ctx, x, dim=None, keepdim=False):
         ctx.dims, ctx.keepdim, ctx.shape = normalize_dims(dim, x.ndim, "sum"), keepdim, x.shape
-        return np.sum(x, axis=ctx.dims, keepdims=keepdim)
+        wide = np.int64 if x.dtype.kind in "biu" else None    # integer and bool sums are int64 (PyTorch)
+        with np.errstate(invalid="ignore", over="ignore"):    # inf + -inf = nan, silently (PyTorch)
+            return np.sum(x, axis=ctx.dims, keepdims=keepdim, dtype=wide)
 
     @staticmethod
     def backward(ctx, grad): return expand_reduced(grad, ctx.shape, ctx.dims, ctx.keepdim)
@@ -61,9 +63,9 @@ class Mean(Function):
     def forward(ctx, x, dim=None, keepdim=False):
         float_only(x, "mean")
         ctx.dims, ctx.keepdim, ctx.shape = normalize_dims(dim, x.ndim, "mean"), keepdim, x.shape
-        total = np.sum(x, axis=ctx.dims, keepdims=keepdim)
-        ctx.count = x.size // max(total.size, 1) if x.size else 0
-        with np.errstate(divide="ignore", invalid="ignore"):     # the mean of nothing is nan (PyTorch)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):   # the mean of nothing is nan
+            total = np.sum(x, axis=ctx.dims, keepdims=keepdim)
+            ctx.count = x.size // max(total.size, 1) if x.size else 0
             return np.divide(total, ctx.count, dtype=x.dtype)
 
     @staticmethod
@@ -77,9 +79,9 @@ class Var(Function):
     def forward(ctx, x, dim=None, keepdim=False, correction=1):
         float_only(x, "var")
         dims = normalize_dims(dim, x.ndim, "var")
-        total = np.sum(x, axis=dims, keepdims=True)
-        n = x.size // max(total.size, 1) if x.size else 0
-        with np.errstate(divide="ignore", invalid="ignore"):     # n <= correction: inf or nan (PyTorch)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):   # n <= correction: inf or nan
+            total = np.sum(x, axis=dims, keepdims=True)
+            n = x.size // max(total.size, 1) if x.size else 0
             centered = x - np.divide(total, n, dtype=x.dtype)
             ctx.save_for_backward(centered)
             ctx.dims, ctx.keepdim, ctx.divisor = dims, keepdim, max(n - correction, 0)
@@ -88,30 +90,36 @@ class Var(Function):
     @staticmethod
     def backward(ctx, grad):
         (centered,) = ctx.saved_tensors                 # d var / dx = 2 (x - mean) / (n - correction)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return expand_reduced(grad, centered.shape, ctx.dims, ctx.keepdim) * (2 / ctx.divisor) * centered
+        with np.errstate(divide="ignore", invalid="ignore"):   # n <= correction: 2/0 = inf, as in PyTorch
+            two_over_n = np.divide(2, ctx.divisor, dtype=grad.dtype)
+            return expand_reduced(grad, centered.shape, ctx.dims, ctx.keepdim) * two_over_n * centered
 
 
 class _Extreme(Function):
-    """amax/amin: ties share the gradient equally (PyTorch's amax rule)."""
+    """amax/amin: ties share the gradient equally (PyTorch's amax rule). A NaN extreme: `max()`/`min()`
+    (nan_wins=True) send the gradient to the NaN, amax/amin give NaN, as PyTorch's two backward rules do."""
     reduce = staticmethod(np.amax)
 
     @classmethod
-    def forward(cls, ctx, x, dim=None, keepdim=False):
+    def forward(cls, ctx, x, dim=None, keepdim=False, nan_wins=False):
         dims = normalize_dims(dim, x.ndim, cls.__name__.lower())
         if x.size == 0:
             raise ValueError(f"{cls.__name__.lower()}: cannot reduce an empty tensor of shape {x.shape}")
         out = cls.reduce(x, axis=dims, keepdims=keepdim)
         ctx.save_for_backward(x, out)
-        ctx.dims, ctx.keepdim = dims, keepdim
+        ctx.dims, ctx.keepdim, ctx.nan_wins = dims, keepdim, nan_wins
         return out
 
     @staticmethod
     def backward(ctx, grad):
         x, out = ctx.saved_tensors
-        hit = x == expand_reduced(out, x.shape, ctx.dims, ctx.keepdim)
-        share = expand_reduced(grad, x.shape, ctx.dims, ctx.keepdim) / np.sum(hit, axis=ctx.dims, keepdims=True)
-        return share * hit
+        best = expand_reduced(out, x.shape, ctx.dims, ctx.keepdim)
+        hit = x == best
+        if ctx.nan_wins:
+            hit |= np.isnan(x) & np.isnan(best)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            share = expand_reduced(grad, x.shape, ctx.dims, ctx.keepdim) / np.sum(hit, axis=ctx.dims, keepdims=True)
+            return share * hit
 
 
 class AMax(_Extreme):

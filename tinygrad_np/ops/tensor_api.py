@@ -7,6 +7,7 @@ Binary operators follow NumPy broadcasting; Python scalars never promote a tenso
 """
 from __future__ import annotations
 
+import math
 from collections import namedtuple
 from typing import Any, Optional, Sequence
 
@@ -27,14 +28,25 @@ def _shape_args(args: tuple) -> tuple:
     return tuple(args[0]) if len(args) == 1 and isinstance(args[0], (tuple, list)) else args
 
 
+def _check_not_empty(t: Tensor, op: str) -> None:
+    if t._data.size == 0:
+        raise ValueError(f"{op}: cannot reduce an empty tensor of shape {t._data.shape}; pass dim")
+
+
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 _NUMBERS = (int, float, np.integer, np.floating, np.bool_)    # bool is an int
 
 
-def _operand(other: Any, op: str) -> Any:
+def _operand(other: Any, op: str, tensor: Optional[Tensor] = None) -> Any:
     """The other operand of a binary operator: a Tensor, an ndarray or a number of a dtype a tensor may
     hold. Anything else (None, a list, a dict, complex) is a TypeError naming the op, as in PyTorch:
     NumPy would make an object array of it, or turn a list of Tensors into constants that get no gradient.
     The operators call it only when `other` is not exactly a Tensor: the common case costs one `type` check."""
+    if op == "sub" and (isinstance(other, (bool, np.bool_)) or (tensor is not None and tensor._data.dtype == np.bool_)):
+        raise RuntimeError("sub: subtracting a bool is not supported (PyTorch refuses it too); use int")
+    if (type(other) is float and tensor is not None and tensor._data.dtype == np.float32
+            and not abs(other) <= _FLOAT32_MAX):
+        return other if other != other else math.copysign(math.inf, other)   # what float32(1e308) is, silently
     if isinstance(other, (Tensor, *_NUMBERS)) or (isinstance(other, np.ndarray) and other.dtype.kind in "fiub"
                                         and other.dtype != np.float16):
         return other
@@ -53,29 +65,29 @@ class _TensorMethods:
 
     # ---- arithmetic ---------------------------------------------------------------------------------
     def __add__(self, other: Any) -> Tensor:
-        return Add.apply(self, other if type(other) is Tensor else _operand(other, "add"))
+        return Add.apply(self, other if type(other) is Tensor else _operand(other, "add", self))
     def __radd__(self, other: Any) -> Tensor:
-        return Add.apply(other if type(other) is Tensor else _operand(other, "add"), self)
+        return Add.apply(other if type(other) is Tensor else _operand(other, "add", self), self)
     def __sub__(self, other: Any) -> Tensor:
-        return Sub.apply(self, other if type(other) is Tensor else _operand(other, "sub"))
+        return Sub.apply(self, other if type(other) is Tensor else _operand(other, "sub", self))
     def __rsub__(self, other: Any) -> Tensor:
-        return Sub.apply(other if type(other) is Tensor else _operand(other, "sub"), self)
+        return Sub.apply(other if type(other) is Tensor else _operand(other, "sub", self), self)
     def __mul__(self, other: Any) -> Tensor:
-        return Mul.apply(self, other if type(other) is Tensor else _operand(other, "mul"))
+        return Mul.apply(self, other if type(other) is Tensor else _operand(other, "mul", self))
     def __rmul__(self, other: Any) -> Tensor:
-        return Mul.apply(other if type(other) is Tensor else _operand(other, "mul"), self)
+        return Mul.apply(other if type(other) is Tensor else _operand(other, "mul", self), self)
     def __truediv__(self, other: Any) -> Tensor:
-        return Div.apply(self, other if type(other) is Tensor else _operand(other, "div"))
+        return Div.apply(self, other if type(other) is Tensor else _operand(other, "div", self))
     def __rtruediv__(self, other: Any) -> Tensor:
-        return Div.apply(other if type(other) is Tensor else _operand(other, "div"), self)
+        return Div.apply(other if type(other) is Tensor else _operand(other, "div", self), self)
     def __pow__(self, other: Any) -> Tensor:
-        return Pow.apply(self, other if type(other) is Tensor else _operand(other, "pow"))
+        return Pow.apply(self, other if type(other) is Tensor else _operand(other, "pow", self))
     def __rpow__(self, other: Any) -> Tensor:
-        return Pow.apply(other if type(other) is Tensor else _operand(other, "pow"), self)
+        return Pow.apply(other if type(other) is Tensor else _operand(other, "pow", self), self)
     def __matmul__(self, other: Any) -> Tensor:
-        return MatMul.apply(self, other if type(other) is Tensor else _operand(other, "matmul"))
+        return MatMul.apply(self, other if type(other) is Tensor else _operand(other, "matmul", self))
     def __rmatmul__(self, other: Any) -> Tensor:
-        return MatMul.apply(other if type(other) is Tensor else _operand(other, "matmul"), self)
+        return MatMul.apply(other if type(other) is Tensor else _operand(other, "matmul", self), self)
     def __neg__(self) -> Tensor: return Neg.apply(self)
     def __pos__(self) -> Tensor: return self
     add, sub, mul, div, pow, matmul = __add__, __sub__, __mul__, __truediv__, __pow__, __matmul__
@@ -123,12 +135,14 @@ class _TensorMethods:
     def max(self, dim: Optional[int] = None, keepdim: bool = False) -> Any:
         """0-d maximum, or `(values, indices)` along `dim` as in PyTorch."""
         if dim is None:
-            return AMax.apply(self, dim=None, keepdim=False)
+            _check_not_empty(self, "max")
+            return AMax.apply(self, dim=None, keepdim=False, nan_wins=True)
         return MinMax(*ArgReduce.apply(self, dim=dim, keepdim=keepdim, largest=True))
 
     def min(self, dim: Optional[int] = None, keepdim: bool = False) -> Any:
         if dim is None:
-            return AMin.apply(self, dim=None, keepdim=False)
+            _check_not_empty(self, "min")
+            return AMin.apply(self, dim=None, keepdim=False, nan_wins=True)
         return MinMax(*ArgReduce.apply(self, dim=dim, keepdim=keepdim, largest=False))
 
     def amax(self, dim: Any = None, keepdim: bool = False) -> Tensor:
@@ -249,4 +263,5 @@ def where(condition: Any, x: Any, y: Any) -> Tensor:
     cond = condition._data if isinstance(condition, Tensor) else np.asarray(condition)
     if cond.dtype != np.bool_:
         raise TypeError(f"where: condition must be bool, got dtype {cond.dtype}")
-    return Where.apply(cond, x, y)
+    like = x if isinstance(x, Tensor) else (y if isinstance(y, Tensor) else None)
+    return Where.apply(cond, _operand(x, "where", like), _operand(y, "where", like))

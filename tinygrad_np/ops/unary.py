@@ -3,7 +3,7 @@
 An op whose natural name is taken by an `nn` layer (ReLU, Sigmoid, ...) ends in `Op`, so that no class
 name means both a Function and a Module.
 
-The float-only ops (exp, log, sqrt, tanh, sigmoid) compute integer and bool inputs in float32 (dtypes.as_float).
+The float-only ops (exp, log, sqrt, tanh, sigmoid, leaky_relu) compute integer and bool inputs in float32 (dtypes.as_float).
 NaN and inf are answers, not accidents: where PyTorch returns them silently, so do these ops (np.errstate),
 so NumPy's RuntimeWarnings never reach the user."""
 from __future__ import annotations
@@ -16,7 +16,10 @@ from ..function import Function
 
 class Neg(Function):
     @staticmethod
-    def forward(ctx, x): return -x
+    def forward(ctx, x):
+        if x.dtype == np.bool_:
+            raise RuntimeError("neg: negating a bool tensor is not supported; use ~ (logical not)")
+        return -x
     @staticmethod
     def backward(ctx, grad): return -grad
 
@@ -43,7 +46,7 @@ class Log(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             return grad / ctx.saved_tensors[0]
 
 
@@ -68,7 +71,9 @@ class Abs(Function):
         return np.abs(x)
 
     @staticmethod
-    def backward(ctx, grad): return grad * np.sign(ctx.saved_tensors[0])
+    def backward(ctx, grad):
+        x = ctx.saved_tensors[0]
+        return grad * ((x > 0).astype(grad.dtype) - (x < 0))   # sign(x), but 0 at NaN (PyTorch's sgn)
 
 
 class TanhOp(Function):
@@ -109,12 +114,13 @@ class ReLUOp(Function):
         return out
 
     @staticmethod
-    def backward(ctx, grad): return grad * (ctx.saved_tensors[0] > 0)   # ReLU'(0) = 0, as in PyTorch
+    def backward(ctx, grad): return grad * ~(ctx.saved_tensors[0] <= 0)   # ReLU'(0) = 0; NaN passes (PyTorch)
 
 
 class LeakyReLUOp(Function):
     @staticmethod
     def forward(ctx, x, negative_slope=0.01):
+        x = as_float(x)
         ctx.save_for_backward(x)
         ctx.negative_slope = negative_slope
         return np.where(x > 0, x, x * negative_slope)
@@ -145,7 +151,8 @@ class Clamp(Function):
 class Cast(Function):
     @staticmethod
     def forward(ctx, x, dtype=None):
-        return x.astype(dtype)
+        with np.errstate(over="ignore", invalid="ignore"):   # 1e300 → float32 is inf, as in PyTorch
+            return x.astype(dtype)
 
     @staticmethod
     def backward(ctx, grad): return grad   # the engine casts it back to the input's dtype
