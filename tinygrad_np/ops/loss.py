@@ -133,8 +133,18 @@ def _clamped_log(x: np.ndarray) -> np.ndarray:
     return np.maximum(out, -100.0, out=out)
 
 
+def _quiet(fn):
+    """Run a loss's forward or backward with NumPy's float warnings off: an overflowing square or an
+    inf − inf is inf or NaN, as in PyTorch, never a RuntimeWarning."""
+    def quiet(*args, **kwargs):
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return fn(*args, **kwargs)
+    quiet.__doc__, quiet.__name__ = fn.__doc__, fn.__name__
+    return staticmethod(quiet)
+
+
 class BCE(Function):
-    @staticmethod
+    @_quiet
     def forward(ctx, x, y, weight=None, reduction="mean"):
         log_x, log_1mx = _clamped_log(x), _clamped_log(1 - x)
         per = -(y * log_x + (1 - y) * log_1mx)
@@ -144,7 +154,7 @@ class BCE(Function):
         ctx.vals = (weight, reduction)
         return reduce_loss(per, reduction)
 
-    @staticmethod
+    @_quiet
     def backward(ctx, grad):
         x, y, log_x, log_1mx = ctx.saved_tensors
         weight, reduction = ctx.vals
@@ -157,7 +167,7 @@ class BCE(Function):
 
 
 class BCEWithLogits(Function):
-    @staticmethod
+    @_quiet
     def forward(ctx, x, y, weight=None, pos_weight=None, reduction="mean"):
         z = np.exp(-np.abs(x))                                   # ≤ 1: no overflow for any finite x
         softplus_neg = np.log1p(z) + np.maximum(-x, 0)          # log(1 + e^-x)
@@ -169,7 +179,7 @@ class BCEWithLogits(Function):
         ctx.vals = (weight, pos_weight, log_w, reduction)
         return reduce_loss(per, reduction)
 
-    @staticmethod
+    @_quiet
     def backward(ctx, grad):
         x, y, z, softplus_neg = ctx.saved_tensors
         weight, pos_weight, log_w, reduction = ctx.vals
@@ -188,14 +198,14 @@ class BCEWithLogits(Function):
 
 
 class MSE(Function):
-    @staticmethod
+    @_quiet
     def forward(ctx, x, y, reduction="mean"):
         d = x - y
         ctx.save_for_backward(d)
         ctx.reduction = reduction
         return reduce_loss(d * d, reduction)
 
-    @staticmethod
+    @_quiet
     def backward(ctx, grad):
         (d,) = ctx.saved_tensors
         gx = (2 * upstream(grad, ctx.reduction, d.size)) * d
