@@ -60,34 +60,29 @@ def _check_dim(dim: int, ndim: int, op: str) -> None:
         raise IndexError(f"{op}: dim {dim} is out of range for a tensor of {ndim} dimensions")
 
 
+def _operator(fn: Any, op: str, reflected: bool = False) -> Any:
+    """`self <op> other` (or `other <op> self`) as one call of `fn`; the other operand is checked only
+    when it is not exactly a Tensor, so the common case costs one `type` test."""
+    if reflected:
+        def method(self: Tensor, other: Any) -> Tensor:
+            return fn.apply(other if type(other) is Tensor else _operand(other, op, self), self)
+    else:
+        def method(self: Tensor, other: Any) -> Tensor:
+            return fn.apply(self, other if type(other) is Tensor else _operand(other, op, self))
+    method.__name__ = f"__{'r' if reflected else ''}{op}__"
+    return method
+
+
 class _TensorMethods:
     """The body of Tensor's computing methods (see the module docstring)."""
 
     # ---- arithmetic ---------------------------------------------------------------------------------
-    def __add__(self, other: Any) -> Tensor:
-        return Add.apply(self, other if type(other) is Tensor else _operand(other, "add", self))
-    def __radd__(self, other: Any) -> Tensor:
-        return Add.apply(other if type(other) is Tensor else _operand(other, "add", self), self)
-    def __sub__(self, other: Any) -> Tensor:
-        return Sub.apply(self, other if type(other) is Tensor else _operand(other, "sub", self))
-    def __rsub__(self, other: Any) -> Tensor:
-        return Sub.apply(other if type(other) is Tensor else _operand(other, "sub", self), self)
-    def __mul__(self, other: Any) -> Tensor:
-        return Mul.apply(self, other if type(other) is Tensor else _operand(other, "mul", self))
-    def __rmul__(self, other: Any) -> Tensor:
-        return Mul.apply(other if type(other) is Tensor else _operand(other, "mul", self), self)
-    def __truediv__(self, other: Any) -> Tensor:
-        return Div.apply(self, other if type(other) is Tensor else _operand(other, "div", self))
-    def __rtruediv__(self, other: Any) -> Tensor:
-        return Div.apply(other if type(other) is Tensor else _operand(other, "div", self), self)
-    def __pow__(self, other: Any) -> Tensor:
-        return Pow.apply(self, other if type(other) is Tensor else _operand(other, "pow", self))
-    def __rpow__(self, other: Any) -> Tensor:
-        return Pow.apply(other if type(other) is Tensor else _operand(other, "pow", self), self)
-    def __matmul__(self, other: Any) -> Tensor:
-        return MatMul.apply(self, other if type(other) is Tensor else _operand(other, "matmul", self))
-    def __rmatmul__(self, other: Any) -> Tensor:
-        return MatMul.apply(other if type(other) is Tensor else _operand(other, "matmul", self), self)
+    __add__, __radd__ = _operator(Add, "add"), _operator(Add, "add", reflected=True)
+    __sub__, __rsub__ = _operator(Sub, "sub"), _operator(Sub, "sub", reflected=True)
+    __mul__, __rmul__ = _operator(Mul, "mul"), _operator(Mul, "mul", reflected=True)
+    __truediv__, __rtruediv__ = _operator(Div, "div"), _operator(Div, "div", reflected=True)
+    __pow__, __rpow__ = _operator(Pow, "pow"), _operator(Pow, "pow", reflected=True)
+    __matmul__, __rmatmul__ = _operator(MatMul, "matmul"), _operator(MatMul, "matmul", reflected=True)
     def __neg__(self) -> Tensor: return Neg.apply(self)
     def __pos__(self) -> Tensor: return self
     add, sub, mul, div, pow, matmul = __add__, __sub__, __mul__, __truediv__, __pow__, __matmul__
