@@ -11,7 +11,7 @@ from typing import Any, Optional, Union
 import numpy as np
 
 from .. import _validate
-from ..dtypes import as_array
+from ..dtypes import as_array, quiet
 from ..ops.conv import Convolution
 from ..ops.im2col import Pads
 from ..ops.layers import BatchNormOp, DropoutOp, LinearOp
@@ -182,7 +182,7 @@ def conv2d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None, stride:
     if x._data.ndim == 3:
         out = conv2d(x.reshape(1, *xs), wt, b, stride_, padding, dilation_, groups)
         return out.reshape(*out.shape[1:])
-    with np.errstate(over="ignore", invalid="ignore"):   # 0 · inf and ±3e38 sums: nan and inf, as in PyTorch
+    with quiet():   # 0 · inf and ±3e38 sums: nan and inf, as in PyTorch
         return Convolution.apply(x, wt, b, stride=stride_, pads=pads, dilation=dilation_, groups=groups)
 
 
@@ -199,7 +199,7 @@ def _pool(op: str, fn: Any, input: Any, kernel_size: Any, stride: Any, padding: 
     if x._data.ndim == 3:
         shape = (1,) + shape
     geo = pool_geometry(op, shape, kernel_size, stride, padding, dilation, ceil_mode)
-    with np.errstate(over="ignore", invalid="ignore"):   # window sums of ±3e38 are ±inf, as in PyTorch
+    with quiet():   # window sums of ±3e38 are ±inf, as in PyTorch
         if x._data.ndim == 3:
             return fn.apply(x.reshape(*shape), geometry=geo, **kwargs).reshape(shape[1], *geo.out_hw)
         return fn.apply(x, geometry=geo, **kwargs)

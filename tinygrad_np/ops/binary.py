@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..dtypes import quiet
 from ..function import Function
 
 
@@ -76,7 +77,7 @@ class Div(Function):
     @staticmethod
     def forward(ctx, x, y):
         try:
-            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):   # x/0 = ±inf or nan
+            with quiet():   # x/0 = ±inf or nan
                 out = x / y
         except (ValueError, OverflowError, TypeError) as e:
             raise _operand_error("div", x, y, e) from None
@@ -86,7 +87,7 @@ class Div(Function):
     @staticmethod
     def backward(ctx, grad):
         y, out = ctx.saved_tensors
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        with quiet():
             gx = grad / y              # d(x/y)/dy = -(x/y)/y, in that order: no inf·0 for a tiny y
             return gx, (-grad * out / y if ctx.needs_input_grad[1] else None)
 
@@ -102,7 +103,7 @@ class Pow(Function):
         if isinstance(y, (int, np.integer)) and y < 0 and isinstance(x, np.ndarray) and x.dtype.kind in "iub":
             raise RuntimeError("pow: integers to negative integer powers are not allowed; use a float tensor")
         try:
-            with np.errstate(all="ignore"):          # 0 ** -1 = inf, (-8) ** 0.5 = nan, as in PyTorch
+            with quiet():          # 0 ** -1 = inf, (-8) ** 0.5 = nan, as in PyTorch
                 out = x ** y
         except (ValueError, OverflowError, TypeError) as e:
             raise _operand_error("pow", x, y, e) from None
@@ -113,7 +114,7 @@ class Pow(Function):
     def backward(ctx, grad):
         x, y, out = ctx.saved_tensors
         gx = gy = None
-        with np.errstate(all="ignore"):
+        with quiet():
             if ctx.needs_input_grad[0]:
                 gx = np.where(np.equal(y, 0), 0, grad * (y * x ** (y - 1)))
             if ctx.needs_input_grad[1]:
@@ -139,14 +140,14 @@ class MatMul(Function):
             raise ValueError(f"matmul: shapes {x.shape} and {y.shape} do not align ({k1} != {k2})")
         ctx.save_for_backward(x, y)
         try:
-            with np.errstate(invalid="ignore", over="ignore"):     # 0 · inf = nan, as in PyTorch
+            with quiet():     # 0 · inf = nan, as in PyTorch
                 return x @ y
         except ValueError:
             raise ValueError(f"matmul: batch shapes of {x.shape} and {y.shape} cannot be broadcast") from None
 
     @staticmethod
     def backward(ctx, grad):
-        with np.errstate(invalid="ignore", over="ignore"):
+        with quiet():
             return MatMul._backward(ctx, grad)
 
     @staticmethod

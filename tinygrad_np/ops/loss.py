@@ -13,6 +13,7 @@ from typing import Any, Optional
 
 import numpy as np
 
+from ..dtypes import quiet
 from ..function import Function
 
 
@@ -61,11 +62,11 @@ class CrossEntropy(Function):
         safe, valid, w_t, denom = target_weights(t, weight, ignored, x.dtype)
         if valid is not None:                                # ignored rows never reach the arithmetic:
             x = np.where(valid[:, None], x, 0)               # an inf there must not make the loss NaN
-        with np.errstate(over="ignore", invalid="ignore"):   # logits near ±3e38: x - max overflows to -inf
+        with quiet():   # logits near ±3e38: x - max overflows to -inf
             shifted = x - x.max(axis=1, keepdims=True) if C else x
             probs = np.exp(shifted)
         s = probs.sum(axis=1)
-        with np.errstate(divide="ignore"):
+        with quiet():
             log_s = np.log(s)                                # s >= 1 for finite rows: never log(0)
         per = log_s - shifted[np.arange(M), safe]
         if w_t is not None:
@@ -79,7 +80,7 @@ class CrossEntropy(Function):
             if valid is not None:
                 smooth *= valid
             per = (1 - eps) * per + (eps / C) * smooth
-        with np.errstate(invalid="ignore", divide="ignore"):
+        with quiet():
             probs /= s[:, None]
         ctx.save_for_backward(probs)
         ctx.vals = (safe, valid, w_t, denom, weight, eps, reduction)
@@ -136,11 +137,11 @@ def _clamped_log(x: np.ndarray) -> np.ndarray:
 def _quiet(fn):
     """Run a loss's forward or backward with NumPy's float warnings off: an overflowing square or an
     inf − inf is inf or NaN, as in PyTorch, never a RuntimeWarning."""
-    def quiet(*args, **kwargs):
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+    def run(*args, **kwargs):
+        with quiet():
             return fn(*args, **kwargs)
-    quiet.__doc__, quiet.__name__ = fn.__doc__, fn.__name__
-    return staticmethod(quiet)
+    run.__doc__, run.__name__ = fn.__doc__, fn.__name__
+    return staticmethod(run)
 
 
 class BCE(Function):

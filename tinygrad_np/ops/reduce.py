@@ -8,7 +8,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from ..dtypes import as_float
+from ..dtypes import as_float, quiet
 from ..function import Function
 
 
@@ -51,7 +51,7 @@ class Sum(Function):
     def forward(ctx, x, dim=None, keepdim=False):
         ctx.dims, ctx.keepdim, ctx.shape = normalize_dims(dim, x.ndim, "sum"), keepdim, x.shape
         wide = np.int64 if x.dtype.kind in "biu" else None    # integer and bool sums are int64 (PyTorch)
-        with np.errstate(invalid="ignore", over="ignore"):    # inf + -inf = nan, silently (PyTorch)
+        with quiet():    # inf + -inf = nan, silently (PyTorch)
             return np.sum(x, axis=ctx.dims, keepdims=keepdim, dtype=wide)
 
     @staticmethod
@@ -63,14 +63,14 @@ class Mean(Function):
     def forward(ctx, x, dim=None, keepdim=False):
         float_only(x, "mean")
         ctx.dims, ctx.keepdim, ctx.shape = normalize_dims(dim, x.ndim, "mean"), keepdim, x.shape
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):   # the mean of nothing is nan
+        with quiet():   # the mean of nothing is nan
             total = np.sum(x, axis=ctx.dims, keepdims=keepdim)
             ctx.count = x.size // max(total.size, 1) if x.size else 0
             return np.divide(total, ctx.count, dtype=x.dtype)
 
     @staticmethod
     def backward(ctx, grad):
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with quiet():
             return expand_reduced(grad / ctx.count, ctx.shape, ctx.dims, ctx.keepdim)
 
 
@@ -79,7 +79,7 @@ class Var(Function):
     def forward(ctx, x, dim=None, keepdim=False, correction=1):
         float_only(x, "var")
         dims = normalize_dims(dim, x.ndim, "var")
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):   # n <= correction: inf or nan
+        with quiet():   # n <= correction: inf or nan
             total = np.sum(x, axis=dims, keepdims=True)
             n = x.size // max(total.size, 1) if x.size else 0
             centered = x - np.divide(total, n, dtype=x.dtype)
@@ -90,7 +90,7 @@ class Var(Function):
     @staticmethod
     def backward(ctx, grad):
         (centered,) = ctx.saved_tensors                 # d var / dx = 2 (x - mean) / (n - correction)
-        with np.errstate(divide="ignore", invalid="ignore"):   # n <= correction: 2/0 = inf, as in PyTorch
+        with quiet():   # n <= correction: 2/0 = inf, as in PyTorch
             two_over_n = np.divide(2, ctx.divisor, dtype=grad.dtype)
             return expand_reduced(grad, centered.shape, ctx.dims, ctx.keepdim) * two_over_n * centered
 
@@ -117,7 +117,7 @@ class _Extreme(Function):
         hit = x == best
         if ctx.nan_wins:
             hit |= np.isnan(x) & np.isnan(best)
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with quiet():
             share = expand_reduced(grad, x.shape, ctx.dims, ctx.keepdim) / np.sum(hit, axis=ctx.dims, keepdims=True)
             return share * hit
 
@@ -166,7 +166,7 @@ class LogSumExp(Function):
         else:
             m = np.amax(x, axis=dims, keepdims=True)
             m = np.where(np.isfinite(m), m, 0).astype(x.dtype, copy=False)   # all -inf rows: no inf - inf
-        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):  # log(0) = -inf for such rows
+        with quiet():  # log(0) = -inf for such rows
             out = np.log(np.sum(np.exp(x - m), axis=dims, keepdims=True)) + m
         ctx.save_for_backward(x, out)
         ctx.dims = dims
@@ -176,7 +176,7 @@ class LogSumExp(Function):
     def backward(ctx, grad):
         x, out = ctx.saved_tensors                          # d lse / dx = softmax(x)
         g = grad.reshape(out.shape)
-        with np.errstate(over="ignore", invalid="ignore"):
+        with quiet():
             return g * np.exp(x - out)
 
 
@@ -192,7 +192,7 @@ class SoftmaxOp(Function):
     def forward(ctx, x, dim=-1):
         x = as_float(x)
         (axis,) = normalize_dims(dim, x.ndim, "softmax") or (0,)
-        with np.errstate(over="ignore", invalid="ignore"):      # a row holding inf: nan, as in PyTorch
+        with quiet():      # a row holding inf: nan, as in PyTorch
             e = np.exp(x - _row_max(x, axis))
             out = e / np.sum(e, axis=axis, keepdims=True)
         ctx.save_for_backward(out)
@@ -202,7 +202,7 @@ class SoftmaxOp(Function):
     @staticmethod
     def backward(ctx, grad):
         (s,) = ctx.saved_tensors                            # dx = s ⊙ (g − Σ g s)
-        with np.errstate(over="ignore", invalid="ignore"):
+        with quiet():
             return s * (grad - np.sum(grad * s, axis=ctx.axis, keepdims=True))
 
 
@@ -211,7 +211,7 @@ class LogSoftmaxOp(Function):
     def forward(ctx, x, dim=-1):
         x = as_float(x)
         (axis,) = normalize_dims(dim, x.ndim, "log_softmax") or (0,)
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        with quiet():
             shifted = x - _row_max(x, axis)
             out = shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
         ctx.save_for_backward(out)
@@ -221,5 +221,5 @@ class LogSoftmaxOp(Function):
     @staticmethod
     def backward(ctx, grad):
         (out,) = ctx.saved_tensors                          # dx = g − softmax ⊙ Σ g
-        with np.errstate(over="ignore", invalid="ignore"):
+        with quiet():
             return grad - np.exp(out) * np.sum(grad, axis=ctx.axis, keepdims=True)

@@ -34,7 +34,7 @@ def _check_not_empty(t: Tensor, op: str) -> None:
 
 
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
-_NUMBERS = (int, float, np.integer, np.floating, np.bool_)    # bool is an int
+_OPERANDS = (Tensor, int, float, np.integer, np.floating, np.bool_)    # bool is an int
 
 
 def _operand(other: Any, op: str, tensor: Optional[Tensor] = None) -> Any:
@@ -44,11 +44,13 @@ def _operand(other: Any, op: str, tensor: Optional[Tensor] = None) -> Any:
     The operators call it only when `other` is not exactly a Tensor: the common case costs one `type` check."""
     if op == "sub" and (isinstance(other, (bool, np.bool_)) or (tensor is not None and tensor._data.dtype == np.bool_)):
         raise RuntimeError("sub: subtracting a bool is not supported (PyTorch refuses it too); use int")
-    if (type(other) is float and tensor is not None and tensor._data.dtype == np.float32
-            and not abs(other) <= _FLOAT32_MAX):
-        return other if other != other else math.copysign(math.inf, other)   # what float32(1e308) is, silently
-    if isinstance(other, (Tensor, *_NUMBERS)) or (isinstance(other, np.ndarray) and other.dtype.kind in "fiub"
-                                        and other.dtype != np.float16):
+    kind = type(other)
+    if kind is float:                                  # the usual constant (x * 2.0): checked first
+        if abs(other) <= _FLOAT32_MAX or other != other or tensor is None or tensor._data.dtype != np.float32:
+            return other
+        return math.copysign(math.inf, other)          # what float32(1e308) is, without NumPy's warning
+    if kind is int or isinstance(other, _OPERANDS) or (isinstance(other, np.ndarray) and other.dtype.kind in "fiub"
+                                                       and other.dtype != np.float16):
         return other
     what = f"an ndarray of dtype {other.dtype}" if isinstance(other, np.ndarray) else type(other).__name__
     raise TypeError(f"{op}: unsupported operand {what}; expected a Tensor, an ndarray of numbers or a "

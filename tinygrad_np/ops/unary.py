@@ -4,13 +4,13 @@ An op whose natural name is taken by an `nn` layer (ReLU, Sigmoid, ...) ends in 
 name means both a Function and a Module.
 
 The float-only ops (exp, log, sqrt, tanh, sigmoid, leaky_relu) compute integer and bool inputs in float32 (dtypes.as_float).
-NaN and inf are answers, not accidents: where PyTorch returns them silently, so do these ops (np.errstate),
+NaN and inf are answers, not accidents: where PyTorch returns them silently, so do these ops (dtypes.quiet),
 so NumPy's RuntimeWarnings never reach the user."""
 from __future__ import annotations
 
 import numpy as np
 
-from ..dtypes import as_float
+from ..dtypes import as_float, quiet
 from ..function import Function
 
 
@@ -27,7 +27,7 @@ class Neg(Function):
 class Exp(Function):
     @staticmethod
     def forward(ctx, x):
-        with np.errstate(over="ignore"):
+        with quiet():
             out = np.exp(as_float(x))
         ctx.save_for_backward(out)
         return out
@@ -41,26 +41,26 @@ class Log(Function):
     def forward(ctx, x):
         x = as_float(x)
         ctx.save_for_backward(x)
-        with np.errstate(divide="ignore", invalid="ignore"):     # log(0) = -inf, log(-1) = nan
+        with quiet():     # log(0) = -inf, log(-1) = nan
             return np.log(x)
 
     @staticmethod
     def backward(ctx, grad):
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        with quiet():
             return grad / ctx.saved_tensors[0]
 
 
 class Sqrt(Function):
     @staticmethod
     def forward(ctx, x):
-        with np.errstate(invalid="ignore"):                      # sqrt(-1) = nan
+        with quiet():                      # sqrt(-1) = nan
             out = np.sqrt(as_float(x))
         ctx.save_for_backward(out)
         return out
 
     @staticmethod
     def backward(ctx, grad):
-        with np.errstate(divide="ignore", invalid="ignore"):     # at 0: inf, as in PyTorch
+        with quiet():     # at 0: inf, as in PyTorch
             return grad / (2 * ctx.saved_tensors[0])
 
 
@@ -151,7 +151,7 @@ class Clamp(Function):
 class Cast(Function):
     @staticmethod
     def forward(ctx, x, dtype=None):
-        with np.errstate(over="ignore", invalid="ignore"):   # 1e300 → float32 is inf, as in PyTorch
+        with quiet():   # 1e300 → float32 is inf, as in PyTorch
             return x.astype(dtype)
 
     @staticmethod
