@@ -268,3 +268,9 @@ def test_more_silent_infinities():
     np.testing.assert_array_equal(tg.tensor([np.inf, -np.inf]).sum().numpy(), np.nan)
     np.testing.assert_array_equal((tg.tensor([0.0]) @ tg.tensor([INF])).numpy(), np.nan)
     np.testing.assert_array_equal(F.avg_pool2d(tg.full((1, 1, 2, 2), 3e38), 2).numpy(), [[[[INF]]]])
+
+
+def test_where_refuses_an_integer_that_does_not_fit():
+    with pytest.raises(ValueError, match="where: Python integer 300 out of bounds for uint8"):
+        tg.where(tg.tensor([True]), tg.tensor(np.array([1], np.uint8)), 300)
+    np.testing.assert_array_equal(tg.where(tg.tensor([True, False]), tg.tensor([1, 2]), 7).numpy(), [1, 7])

@@ -261,4 +261,9 @@ def where(condition: Any, x: Any, y: Any) -> Tensor:
     if cond.dtype != np.bool_:
         raise TypeError(f"where: condition must be bool, got dtype {cond.dtype}")
     like = x if isinstance(x, Tensor) else (y if isinstance(y, Tensor) else None)
+    if like is not None and like._data.dtype.kind in "iu":      # np.where would wrap 300 into uint8 silently
+        info = np.iinfo(like._data.dtype)
+        for v in (x, y):
+            if type(v) is int and not info.min <= v <= info.max:
+                raise ValueError(f"where: Python integer {v} out of bounds for {like._data.dtype}")
     return Where.apply(cond, _operand(x, "where", like), _operand(y, "where", like))
