@@ -6,6 +6,7 @@ big-endian, C order.
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import zlib
 from pathlib import Path
@@ -23,35 +24,39 @@ IDX_DTYPES: dict[int, tuple[str, str]] = {
 }
 
 _GZIP_MAGIC = b"\x1f\x8b"
+_CHUNK = 1 << 24          # the body is read in 16 MB pieces: memory follows the data, never the header's claim
+_PEEK = 1 << 20           # how far past the declared end of a gzip body we look to count extra bytes
+_MAX_NDIM = 32            # NumPy's limit is 64; no real IDX file has more than a handful
 
 
-def _read_bytes(path: Path) -> bytes:
-    """The file's bytes, decompressed if it is gzip (detected by content, not by name)."""
-    with open(path, "rb") as f:
-        raw = f.read()
-    if not raw.startswith(_GZIP_MAGIC):
-        return raw
-    try:
-        d = zlib.decompressobj(wbits=31)  # gzip container
-        out = d.decompress(raw)
-        if not d.eof:
-            raise ValueError("compressed stream ends early")
-        while d.unused_data.startswith(_GZIP_MAGIC):  # concatenated gzip members (rare)
-            rest = d.unused_data
-            d = zlib.decompressobj(wbits=31)
-            out += d.decompress(rest)
-            if not d.eof:
-                raise ValueError("compressed stream ends early")
-    except (zlib.error, ValueError) as e:
-        raise ValueError(f"read_idx: {path} is not a valid gzip file (corrupt or truncated download?): {e}") from None
-    return out
+def _open(path: Path):
+    """A binary stream of the file's IDX bytes, decompressed on the fly if it is gzip (by content)."""
+    f = open(path, "rb")
+    if f.read(2) == _GZIP_MAGIC:
+        f.seek(0)
+        return gzip.GzipFile(fileobj=f, mode="rb"), f
+    f.seek(0)
+    return f, f
+
+
+def _read(stream, n: int) -> bytes:
+    """Up to n bytes (fewer only at the end of the data), gathered in chunks: no n-byte allocation up front."""
+    parts, left = [], n
+    while left > 0:
+        part = stream.read(min(left, _CHUNK))
+        if not part:
+            break
+        parts.append(part)
+        left -= len(part)
+    return b"".join(parts)
 
 
 def read_idx(path: str | os.PathLike) -> np.ndarray:
     """Read an IDX file (``.gz`` or raw) into a READ-ONLY array of its shape.
 
-    ``ubyte``/``byte`` data is a zero-copy view of the decompressed bytes. Multi-byte types are converted to
-    native byte order (one copy) and also returned read-only. Copy (``np.array(a)``) if you need to write.
+    The header is read and checked first; the body is then read (inflated, for gzip) only up to the size the
+    header declares, so a decompression bomb or a lying header costs no more memory than the data it really has.
+    Multi-byte types are converted to native byte order. Copy (``np.array(a)``) if you need to write.
     Raises FileNotFoundError if the file is missing and ValueError (naming the file) if it is not valid IDX.
     """
     p = Path(path)
@@ -59,35 +64,65 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
         raise FileNotFoundError(f"read_idx: {p} does not exist")
     if p.is_dir():
         raise IsADirectoryError(f"read_idx: {p} is a directory, expected an IDX file")
-    buf = _read_bytes(p)
-    if len(buf) < 4:
-        raise ValueError(f"read_idx: {p} is too short for an IDX header ({len(buf)} bytes)")
-    if buf[0] != 0 or buf[1] != 0:
-        raise ValueError(f"read_idx: {p} has a bad magic number 0x{buf[:4].hex()} "
+    if not p.is_file():                      # a FIFO or a device would block or never end
+        raise ValueError(f"read_idx: {p} is not a regular file (a pipe, socket or device?)")
+    stream, raw = _open(p)
+    try:
+        return _parse(p, stream, raw)
+    except (OSError, EOFError, zlib.error) as e:
+        raise ValueError(f"read_idx: {p} is not a valid gzip file (corrupt or truncated download?): {e}") from None
+    finally:
+        stream.close()
+        raw.close()
+
+
+def _parse(p: Path, stream, raw) -> np.ndarray:
+    head = _read(stream, 4)
+    if len(head) < 4:
+        raise ValueError(f"read_idx: {p} is too short for an IDX header ({len(head)} bytes)")
+    if head[0] != 0 or head[1] != 0:
+        raise ValueError(f"read_idx: {p} has a bad magic number 0x{head[:4].hex()} "
                          f"(IDX starts with 0x0000 then dtype code and ndim): not an IDX file")
-    code, ndim = buf[2], buf[3]
+    code, ndim = head[2], head[3]
     if code not in IDX_DTYPES:
         known = ", ".join(f"0x{c:02X} {n}" for c, (n, _) in IDX_DTYPES.items())
         raise ValueError(f"read_idx: {p} has unknown dtype code 0x{code:02X} (known: {known})")
     if ndim == 0:
         raise ValueError(f"read_idx: {p} declares 0 dimensions")
+    if ndim > _MAX_NDIM:
+        raise ValueError(f"read_idx: {p} declares {ndim} dimensions; at most {_MAX_NDIM} are supported")
     header = 4 + 4 * ndim
-    if len(buf) < header:
+    dims_bytes = _read(stream, 4 * ndim)
+    if len(dims_bytes) < 4 * ndim:
         raise ValueError(f"read_idx: {p} is truncated inside its header: {ndim} dims need {header} bytes, "
-                         f"found {len(buf)}")
-    shape = tuple(int(d) for d in np.frombuffer(buf, ">u4", count=ndim, offset=4))
+                         f"found {4 + len(dims_bytes)}")
+    shape = tuple(int(d) for d in np.frombuffer(dims_bytes, ">u4"))
     name, dt = IDX_DTYPES[code]
     dtype = np.dtype(dt)
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    found = len(buf) - header
+    expected = math.prod(shape) * dtype.itemsize          # Python ints: (65536,) * 4 cannot overflow
     dims = "x".join(map(str, shape))
-    if found < expected:
-        raise ValueError(f"read_idx: {p} is truncated: header says {dims} {name}, "
-                         f"expected {expected} data bytes, found {found} bytes")
-    if found > expected:
-        raise ValueError(f"read_idx: {p} has {found - expected} extra bytes after the {dims} {name} data "
-                         f"(wrong header or two files joined?)")
-    a = np.frombuffer(buf, dtype, offset=header).reshape(shape)
+    def truncated(found: int) -> ValueError:
+        return ValueError(f"read_idx: {p} is truncated: header says {dims} {name}, "
+                          f"expected {expected} data bytes, found {found} bytes")
+
+    def extra_bytes(extra: int, at_least: bool) -> ValueError:
+        return ValueError(f"read_idx: {p} has {'at least ' if at_least else ''}{extra} extra bytes after the "
+                          f"{dims} {name} data (wrong header or two files joined?)")
+
+    if stream is raw:                                     # uncompressed: the file size says it all, up front
+        found = os.fstat(raw.fileno()).st_size - header
+        if found < expected:
+            raise truncated(found)
+        if found > expected:
+            raise extra_bytes(found - expected, False)
+    body = _read(stream, expected)
+    if len(body) < expected:
+        raise truncated(len(body))
+    if stream is not raw:
+        extra = len(_read(stream, _PEEK))
+        if extra:
+            raise extra_bytes(extra, extra == _PEEK)
+    a = np.frombuffer(body, dtype).reshape(shape)
     if dtype.itemsize > 1:
         a = a.astype(dtype.newbyteorder("="))
         a.flags.writeable = False

@@ -17,6 +17,7 @@ from . import _download
 
 LabelFn = Callable[[str], Optional[str]]
 _MAX_NAMED = 20  # skipped files named in the warning; the rest are counted
+MAX_PIXELS = 40_000_000  # larger images are skipped, checked from the header before any pixel is decoded
 
 
 @dataclass
@@ -74,7 +75,22 @@ def _hidden(rel: Path) -> bool:
 
 
 def _files_under(folder: Path, root: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.is_file() and not _hidden(p.relative_to(root)))
+    """Files below ``folder``, and symbolic links (even dangling ones: they are skipped by name, later)."""
+    return sorted(p for p in folder.rglob("*")
+                  if (p.is_file() or p.is_symlink()) and not p.is_dir() and not _hidden(p.relative_to(root)))
+
+
+def _link_problem(path: Path, root: Path) -> Optional[str]:
+    """Why a symbolic link is not read: dangling, or pointing out of the image folder; None if fine."""
+    if not path.is_symlink():
+        return None
+    target = path.resolve()
+    if not target.exists():
+        return "dangling symbolic link"
+    r = root.resolve()
+    if target != r and r not in target.parents:
+        return f"symbolic link to {target}, outside the image folder"
+    return None
 
 
 def _check_root(fn: str, root: str | os.PathLike) -> Path:
@@ -148,9 +164,17 @@ def _norm_size(fn: str, size) -> Optional[tuple[int, int]]:
 
 def decode_image(path: str | os.PathLike, size: Optional[tuple[int, int]] = None, mode: str = "RGB") -> np.ndarray:
     """Decode one image file with Pillow: EXIF orientation applied, converted to ``mode``, resized to
-    ``size`` = (height, width) only if it differs. Returns uint8 (h, w) or (h, w, 3). Raises OSError if unreadable.
+    ``size`` = (height, width) only if it differs. Returns uint8 (h, w) or (h, w, 3). Raises OSError if unreadable
+    and ValueError if the header declares more than ``MAX_PIXELS`` pixels (checked before decoding). A JPEG much
+    larger than ``size`` is decoded at a reduced scale (Pillow's ``draft``) before the final resize.
     """
     with Image.open(path) as im:
+        w, h = im.size  # from the header: nothing decoded yet
+        if w * h > MAX_PIXELS:
+            raise ValueError(f"image is {w}x{h} ({w * h / 1e6:.0f} megapixels), more than MAX_PIXELS = "
+                             f"{MAX_PIXELS / 1e6:.0f} megapixels")
+        if size is not None and (w >= 2 * size[1] and h >= 2 * size[0]):
+            im.draft(mode, (size[1], size[0]))  # JPEG: decode at 1/2, 1/4 or 1/8 scale directly
         im.load()  # decode fully now, so truncated files fail here
         im = ImageOps.exif_transpose(im)
         if im.mode != mode:
@@ -259,6 +283,10 @@ def load_image_folder(root: str | os.PathLike, size: Union[int, tuple[int, int],
     skipped: list[tuple[str, str]] = []
     first_shape = None
     for path, rel, cls in entries:
+        link = _link_problem(path, root)
+        if link is not None:
+            skipped.append((rel, link))
+            continue
         try:
             a = decode_image(path, size, mode)
         except Exception as e:  # noqa: BLE001 - any decoder failure means "not a readable image": skip it

@@ -15,11 +15,14 @@ from __future__ import annotations
 
 from typing import Any, Dict, List
 
+import threading
+
 import numpy as np
 
 from .versions import check_saved, clock
 
 _ndarray = np.ndarray
+_leaf_lock = threading.Lock()    # backward in several threads into one shared leaf must not lose updates
 
 
 def sum_to_shape(grad: np.ndarray, shape: tuple, op_name: str = "op", input_index: int = 0) -> np.ndarray:
@@ -31,10 +34,11 @@ def sum_to_shape(grad: np.ndarray, shape: tuple, op_name: str = "op", input_inde
     if grad.shape == shape:
         return grad
     lead, ones = broadcast_axes(grad.shape, shape, op_name, input_index)
-    if lead:
-        grad = grad.sum(axis=lead)
-    if ones:
-        grad = grad.sum(axis=ones, keepdims=True)
+    with np.errstate(invalid="ignore", over="ignore"):    # inf + -inf = nan, silently (PyTorch)
+        if lead:
+            grad = grad.sum(axis=lead)
+        if ones:
+            grad = grad.sum(axis=ones, keepdims=True)
     return grad
 
 
@@ -151,8 +155,9 @@ def run_backward(root: Any, grad: np.ndarray, retain_graph: bool) -> None:
         if node._hooks is not None:
             out_grads = run_tensor_hooks(node, out_grads)
         if node._retained:
-            for index, t in node._retained.items():
-                if out_grads[index] is not None:     # a retain_grad() tensor's total, stored like a leaf's
+            for index, ref in node._retained.items():
+                t = ref()                            # a weak reference: None once the tensor is gone
+                if t is not None and out_grads[index] is not None:   # its total, stored like a leaf's
                     add_to_total(leaf_grads, t, out_grads[index])
         pass_on(node, run_node(node, out_grads), fit_gradient, buffers, leaf_grads, pending, ready, retain_graph)
     store_leaf_grads(leaf_grads, grad)
@@ -182,20 +187,23 @@ def pass_on(node: Any, input_grads: tuple, fit: Any, buffers: dict, totals: dict
 
 def store_leaf_grads(leaf_grads: dict, seed: np.ndarray) -> None:
     """Accumulate into `.grad`. A gradient array is stored without a copy only when nothing else can
-    see it (not a view, not read-only, not shared with another leaf or the caller's seed)."""
+    see it (not a view, not read-only, not shared with another leaf or the caller's seed).
+    One lock around the whole store (taken once per backward): the read-add-write of `.grad` is atomic,
+    as in PyTorch, when threads run backward into the same parameters."""
     seen: set = set()
     if leaf_hooks:
         run_leaf_hooks(leaf_grads)
-    for tensor, g in leaf_grads.values():
-        if tensor.grad is None:
-            if type(g) is not _ndarray:          # a NumPy scalar (0-d reductions): .grad must be a writable array
-                g = np.array(g)
-            elif g is seed or g.base is not None or id(g) in seen or not g.flags.writeable:
-                g = g.copy()
-            tensor.grad = tensor._make(g, False, None)
-        else:
-            tensor.grad._data = np.asarray(tensor.grad._data + g)
-        seen.add(id(g))
+    with _leaf_lock:                             # concurrent backwards into one leaf must not lose updates
+        for tensor, g in leaf_grads.values():
+            if tensor.grad is None:
+                if type(g) is not _ndarray:      # a NumPy scalar (0-d reductions): .grad must be a writable array
+                    g = np.array(g)
+                elif g is seed or g.base is not None or id(g) in seen or not g.flags.writeable:
+                    g = g.copy()
+                tensor.grad = tensor._make(g, False, None)
+            else:
+                tensor.grad._data = np.asarray(tensor.grad._data + g)
+            seen.add(id(g))
 
 
 def zero_grad(params: Any, set_to_none: bool = True) -> None:

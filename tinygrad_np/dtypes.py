@@ -5,7 +5,11 @@
 - ndarrays and NumPy scalars keep their dtype; Python floats and lists of them become float32
   (PyTorch's default dtype), Python ints int64, bools bool.
 - Only floating-point tensors can require grad.
+- Float-only ops (exp, log, sqrt, tanh, sigmoid, softmax, ...) on integer or bool tensors compute in
+  float32, as PyTorch's do: `as_float` is the one place that says so.
 - dtype arguments accept whatever `np.dtype()` accepts (`tg.float32` *is* `np.dtype("float32")`).
+- NaN and ±inf are results, not accidents: where PyTorch returns them silently, ops compute inside `quiet()`,
+  so NumPy's floating-point RuntimeWarnings never reach the user.
 """
 from __future__ import annotations
 
@@ -45,6 +49,35 @@ def check_float_dtype(dtype: DTypeLike, op: str) -> np.dtype:
     if dt.kind != "f":
         raise TypeError(f"{op}: expected float32 or float64, got {dt}")
     return dt
+
+
+class _Quiet:
+    """`with quiet():` — NumPy's floating-point warnings off for one block. `np.errstate` costs 1-3 µs per
+    use (more than a whole small op); setting NumPy's error-state context variable directly costs ~0.2 µs.
+    That variable is NumPy-internal, so without it (another NumPy) this falls back to np.errstate."""
+    __slots__ = ("_token",)
+
+    def __enter__(self) -> None:
+        self._token = _ERRSTATE.set(_ALL_IGNORED)
+
+    def __exit__(self, *exc: object) -> None:
+        _ERRSTATE.reset(self._token)
+
+
+try:
+    from numpy._core._ufunc_config import _extobj_contextvar as _ERRSTATE
+    with np.errstate(all="ignore"):
+        _ALL_IGNORED = _ERRSTATE.get()
+    quiet = _Quiet
+except (ImportError, AttributeError):          # pragma: no cover - a NumPy without the context variable
+    def quiet() -> Any:  # type: ignore[misc]
+        return np.errstate(all="ignore")
+
+
+def as_float(x: np.ndarray) -> np.ndarray:
+    """A float-only op's input: float arrays unchanged, integer and bool arrays as float32 (PyTorch's
+    default dtype). Converting first also keeps int64 extremes from overflowing in `x - max(x)`."""
+    return x if x.dtype.kind == "f" else x.astype(default_float)
 
 
 def check_grad_dtype(arr: np.ndarray, op: str) -> None:

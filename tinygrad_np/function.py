@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .grad_mode import _state
+from .grad_mode import _state, _threads_off
 from .tensor import Tensor
 from .versions import clock
 
@@ -32,7 +32,7 @@ class Function:
     __slots__ = ("parents", "needs_input_grad", "saved_tensors", "_record")
     saved_tensors: tuple
     n_outputs = 1          # class defaults: a multi-output node overrides them on the instance
-    _retained = None       # {output index: Tensor} for tensors that called retain_grad()
+    _retained = None       # {output index: weakref to the Tensor} for tensors that called retain_grad()
     _hooks = None          # {output index: (Tensor._make, [hook])} for tensors that called register_hook()
     # Optional: `backward_graph(ctx, *grad_tensors)` writes backward with Tensor ops on `ctx.parents` (the
     # inputs); `backward(create_graph=True)` and `tg.autograd.grad(create_graph=True)` call it so that the
@@ -68,7 +68,7 @@ class Function:
         else:
             arrays, needs = _unwrap(args)
         ctx.needs_input_grad = needs
-        ctx._record = record = True in needs and _state["enabled"]
+        ctx._record = record = True in needs and (not _threads_off[0] or _state.enabled)
         out = cls.forward(ctx, *arrays, **kwargs)
         if type(out) is tuple:
             return _wrap_outputs(ctx, out, args, record)

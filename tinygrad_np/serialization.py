@@ -101,9 +101,11 @@ def load(path: PathLike) -> Any:
         raise FileNotFoundError(f"load: {path} does not exist")
     if os.path.isdir(path):
         raise IsADirectoryError(f"load: {path} is a folder, not an .npz file")
+    if not os.path.isfile(path):             # a FIFO or a device: reading it would block or never end
+        raise ValueError(f"load: {path} is not a regular file (a pipe, socket or device?)")
     with open(path, "rb") as f:
         head = f.read(6)
-    if not head.startswith(b"PK"):
+    if not head.startswith((b"PK\x03\x04", b"PK\x05\x06")):   # a zip's first local header, or an empty zip
         hint = " (it is a single .npy array; use np.load)" if head.startswith(b"\x93NUMPY") else ""
         raise ValueError(f"load: {path} is not an .npz file: it does not start with a zip header{hint}")
     members, key = {}, None
@@ -117,7 +119,7 @@ def load(path: PathLike) -> Any:
         raise ValueError(f"load: {path} is a zip file but its member '{e}' is not a NumPy array; "
                          "is it really an .npz file?") from None
     except ValueError as e:
-        if "pickle" in str(e) or "Object arrays" in str(e):
+        if key is not None and ("pickle" in str(e) or "Object arrays" in str(e)):
             raise ValueError(f"load: {path} holds an object array at key '{key}', which can only be read by "
                              "unpickling; tg.load never unpickles (allow_pickle=False)") from None
         raise ValueError(f"load: {path} is truncated or corrupt ({e})") from e
@@ -128,8 +130,10 @@ def load(path: PathLike) -> Any:
     try:
         tree = json.loads(str(members.pop(MANIFEST)))["tree"]
         return _decode(tree, members)
-    except (KeyError, TypeError, ValueError, IndexError) as e:
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as e:
         raise ValueError(f"load: {path} has a damaged structure description ({type(e).__name__}: {e})") from None
+    except RecursionError:                   # a description nested thousands deep: no state dict is
+        raise ValueError(f"load: {path} has a damaged structure description (nested too deeply)") from None
 
 
 class _NotAnArray(Exception):

@@ -7,9 +7,8 @@ are attached to this class when the ops load, so the core never imports the laye
 """
 from __future__ import annotations
 
-from typing import Any, Iterator, Optional, Union
-
 import weakref
+from typing import Any, Iterator, Optional, Union
 
 import numpy as np
 
@@ -83,12 +82,14 @@ class Tensor:
         return self.grad_fn is None
 
     def retain_grad(self) -> None:
-        """Keep `.grad` on this non-leaf tensor after backward (leaves always keep theirs)."""
+        """Keep `.grad` on this non-leaf tensor after backward (leaves always keep theirs).
+        The node holds the tensor by weak reference: tensor → node → tensor would be a cycle that keeps
+        every retained activation alive until the cyclic garbage collector runs."""
         if self.grad_fn is None:
             return
         if self.grad_fn._retained is None:
             self.grad_fn._retained = {}
-        self.grad_fn._retained[self._out_index] = self
+        self.grad_fn._retained[self._out_index] = weakref.ref(self)
 
     def register_hook(self, hook: Any) -> RemovableHandle:
         """Call `hook(grad)` with this tensor's total gradient in every backward; a returned Tensor
@@ -125,7 +126,12 @@ class Tensor:
                                    f"has shape {self._data.shape}, so pass gradient= of that shape")
             grad = np.ones(self._data.shape, self._data.dtype)
         else:
-            grad = gradient._data if isinstance(gradient, Tensor) else np.asarray(gradient)
+            try:
+                grad = gradient._data if isinstance(gradient, Tensor) else np.asarray(gradient)
+            except ValueError as e:                  # a ragged list
+                raise TypeError(f"backward: gradient must be a Tensor or an array of numbers ({e})") from None
+            if grad.dtype.kind not in "fiub":        # [1, None] would write NaN into .grad
+                raise TypeError(f"backward: gradient must hold numbers, got dtype {grad.dtype}")
             if grad.shape != self._data.shape:
                 raise ValueError(f"backward: gradient has shape {grad.shape}, but the tensor has shape "
                                  f"{self._data.shape}")
@@ -260,6 +266,13 @@ class Tensor:
         return self._arg(np.argmin, dim, keepdim)
 
     def _arg(self, fn: Any, dim: Optional[int], keepdim: bool) -> "Tensor":
+        name = fn.__name__
+        if dim is not None and (not isinstance(dim, (int, np.integer)) or isinstance(dim, (bool, np.bool_))):
+            raise TypeError(f"{name}: dim must be an int, got {dim!r}")
+        if dim is not None and not -max(self._data.ndim, 1) <= dim < max(self._data.ndim, 1):
+            raise IndexError(f"{name}: dim {dim} is out of range for a tensor of {self._data.ndim} dimensions")
+        if self._data.size == 0 and (dim is None or not self._data.ndim or self._data.shape[dim] == 0):
+            raise ValueError(f"{name}: cannot take the {name} of an empty tensor of shape {self._data.shape}")
         if dim is None:
             return Tensor._make(np.asarray(fn(self._data), dtype=np.int64), False, None)
         return Tensor._make(fn(self._data, axis=dim, keepdims=keepdim).astype(np.int64, copy=False), False, None)

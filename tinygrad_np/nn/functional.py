@@ -12,6 +12,7 @@ import numpy as np
 
 from .. import _validate
 from ..ops.adaptive import AdaptiveAvgPool, AdaptiveMaxPool
+from ..dtypes import as_array, quiet
 from ..ops.conv import Convolution
 from ..ops.im2col import Pads
 from ..ops.layers import BatchNormOp, DropoutOp, LinearOp
@@ -24,33 +25,42 @@ __all__ = ["linear", "conv2d", "max_pool2d", "avg_pool2d", "relu", "leaky_relu",
            "binary_cross_entropy_with_logits", "mse_loss"]
 
 
-def _tensor(x: Any) -> Tensor:
-    return x if isinstance(x, Tensor) else Tensor(x)
+_ARRAY_LIKE = (np.ndarray, np.generic, list, tuple, int, float)
+
+
+def _tensor(x: Any, op: str, name: str = "input") -> Tensor:
+    """A Tensor argument: Tensors as they are, arrays and numbers wrapped; None or any other object is a
+    TypeError naming the op (not a dtype complaint from deep inside)."""
+    if isinstance(x, Tensor):
+        return x
+    if isinstance(x, bool) or not isinstance(x, _ARRAY_LIKE):
+        raise TypeError(f"{op}: {name} must be a Tensor, got {type(x).__name__}")
+    return Tensor._make(as_array(x, op=op), False, None)
 
 
 # ---- activations ------------------------------------------------------------------------------------------
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
-    return input.relu()
+    return _tensor(input, "relu").relu()
 
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
-    return input.leaky_relu(negative_slope)
+    return _tensor(input, "leaky_relu").leaky_relu(negative_slope)
 
 
 def sigmoid(input: Tensor) -> Tensor:
-    return input.sigmoid()
+    return _tensor(input, "sigmoid").sigmoid()
 
 
 def tanh(input: Tensor) -> Tensor:
-    return input.tanh()
+    return _tensor(input, "tanh").tanh()
 
 
 def softmax(input: Tensor, dim: int = -1) -> Tensor:
-    return input.softmax(dim)
+    return _tensor(input, "softmax").softmax(dim)
 
 
 def log_softmax(input: Tensor, dim: int = -1) -> Tensor:
-    return input.log_softmax(dim)
+    return _tensor(input, "log_softmax").log_softmax(dim)
 
 
 # ---- layers -----------------------------------------------------------------------------------------------
@@ -140,11 +150,13 @@ def conv2d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None, stride:
     """2-D cross-correlation over an (N, C_in, H, W) or unbatched (C_in, H, W) input, PyTorch's
     `F.conv2d`: weight (C_out, C_in/groups, KH, KW), bias (C_out,), int-or-pair stride/padding/dilation,
     padding also 'valid' or 'same'. Returns (N, C_out, OH, OW)."""
-    x, wt = _tensor(input), _tensor(weight)
-    b = None if bias is None else _tensor(bias)
+    x, wt = _tensor(input, "conv2d"), _tensor(weight, "conv2d", "weight")
+    b = None if bias is None else _tensor(bias, "conv2d", "bias")
     xs, ws = x._data.shape, wt._data.shape
     if x._data.ndim not in (3, 4):
         raise ValueError(f"conv2d: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape {xs}")
+    if 0 in xs[-3:]:                       # only the batch may be empty
+        raise ValueError(f"conv2d: input of shape {xs} has an empty channel or spatial dimension")
     if wt._data.ndim != 4:
         raise ValueError(f"conv2d: weight must be 4-D (C_out, C_in/groups, KH, KW), got shape {ws}")
     for name, arr in (("input", x._data), ("weight", wt._data)) + ((("bias", b._data),) if b is not None else ()):
@@ -171,16 +183,19 @@ def conv2d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None, stride:
     if x._data.ndim == 3:
         out = conv2d(x.reshape(1, *xs), wt, b, stride_, padding, dilation_, groups)
         return out.reshape(*out.shape[1:])
-    return Convolution.apply(x, wt, b, stride=stride_, pads=pads, dilation=dilation_, groups=groups)
+    with quiet():   # 0 · inf and ±3e38 sums: nan and inf, as in PyTorch
+        return Convolution.apply(x, wt, b, stride=stride_, pads=pads, dilation=dilation_, groups=groups)
 
 
 def _image_input(op: str, input: Any) -> Tensor:
-    """A float (C, H, W) or (N, C, H, W) input of a pool, as a Tensor."""
-    x = _tensor(input)
+    """A float (C, H, W) or (N, C, H, W) input of a pool, as a Tensor; only the batch may be empty (PyTorch)."""
+    x = _tensor(input, op)
     if x._data.ndim not in (3, 4):
         raise ValueError(f"{op}: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape {x._data.shape}")
     if x._data.dtype.kind != "f":
         raise TypeError(f"{op}: expected a floating-point input, got dtype {x._data.dtype}")
+    if 0 in x._data.shape[-3:]:
+        raise ValueError(f"{op}: input of shape {x._data.shape} has an empty channel or spatial dimension")
     return x
 
 
@@ -191,9 +206,10 @@ def _pool(op: str, fn: Any, input: Any, kernel_size: Any, stride: Any, padding: 
     if x._data.ndim == 3:
         shape = (1,) + shape
     geo = pool_geometry(op, shape, kernel_size, stride, padding, dilation, ceil_mode)
-    if x._data.ndim == 3:
-        return fn.apply(x.reshape(*shape), geometry=geo, **kwargs).reshape(shape[1], *geo.out_hw)
-    return fn.apply(x, geometry=geo, **kwargs)
+    with quiet():   # window sums of ±3e38 are ±inf, as in PyTorch
+        if x._data.ndim == 3:
+            return fn.apply(x.reshape(*shape), geometry=geo, **kwargs).reshape(shape[1], *geo.out_hw)
+        return fn.apply(x, geometry=geo, **kwargs)
 
 
 def max_pool2d(input: Tensor, kernel_size: Any, stride: Optional[Any] = None, padding: Any = 0,
@@ -214,8 +230,7 @@ def avg_pool2d(input: Tensor, kernel_size: Any, stride: Optional[Any] = None, pa
 
 # ---- losses -----------------------------------------------------------------------------------------------
 def _float_input(input: Any, op: str) -> Tensor:
-    if not isinstance(input, Tensor):
-        input = Tensor(input)
+    input = _tensor(input, op)
     if input._data.dtype.kind != "f":
         raise TypeError(f"{op}: input must be floating point, got dtype {input._data.dtype}")
     return input
@@ -294,8 +309,9 @@ def nll_loss(input: Tensor, target: Any, weight: Any = None, ignore_index: int =
 
 def _paired(input: Any, target: Any, op: str) -> tuple:
     input = _float_input(input, op)
-    if not isinstance(target, Tensor):
-        target = Tensor(np.asarray(target))
+    if not isinstance(target, (Tensor, np.ndarray)):
+        raise TypeError(f"{op}: target must be a Tensor, got {type(target).__name__}")
+    target = _tensor(target, op, "target")
     if target._data.dtype.kind not in "fiub":
         raise TypeError(f"{op}: target must be numeric, got dtype {target._data.dtype}")
     if target._data.shape != input._data.shape:

@@ -317,7 +317,14 @@ class Module:
             if key not in state_dict:
                 continue
             value = state_dict[key]
-            arr = value._data if isinstance(value, Tensor) else np.asarray(value)
+            try:
+                arr = value._data if isinstance(value, Tensor) else np.asarray(value)
+            except ValueError as e:              # a ragged nested list
+                shapes.append(f"'{key}': not an array ({e})")
+                continue
+            if arr.dtype.kind not in "fiub":
+                dtypes.append(f"'{key}': expected {target._data.dtype}, got {arr.dtype}")
+                continue
             if arr.shape != target._data.shape:
                 shapes.append(f"'{key}': expected {target._data.shape}, got {arr.shape}")
             elif arr.dtype != target._data.dtype:

@@ -21,7 +21,7 @@ from typing import Any, Optional
 import numpy as np
 
 from ..function import Function
-from ..grad_mode import _state
+from ..grad_mode import is_grad_enabled
 from ..random import default_generator
 from ..tensor import Tensor
 from ..versions import mark_modified
@@ -73,7 +73,7 @@ class Fill(Function):
 
 
 def _recording(t: Tensor, others: tuple) -> bool:
-    return _state["enabled"] and (t._requires_grad or any(isinstance(o, Tensor) and o._requires_grad
+    return is_grad_enabled() and (t._requires_grad or any(isinstance(o, Tensor) and o._requires_grad
                                                           for o in others))
 
 

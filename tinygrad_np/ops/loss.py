@@ -13,6 +13,7 @@ from typing import Any, Optional
 
 import numpy as np
 
+from ..dtypes import quiet
 from ..function import Function
 from ..tensor import Tensor
 
@@ -67,10 +68,14 @@ class CrossEntropy(Function):
     def forward(ctx, x, t, weight=None, ignored=None, reduction="mean", label_smoothing=0.0):
         M, C = x.shape
         safe, valid, w_t, denom = target_weights(t, weight, ignored, x.dtype)
-        shifted = x - x.max(axis=1, keepdims=True)
-        probs = np.exp(shifted)
+        if valid is not None:                                # ignored rows never reach the arithmetic:
+            x = np.where(valid[:, None], x, 0)               # an inf there must not make the loss NaN
+        with quiet():   # logits near ±3e38: x - max overflows to -inf
+            shifted = x - x.max(axis=1, keepdims=True) if C else x
+            probs = np.exp(shifted)
         s = probs.sum(axis=1)
-        log_s = np.log(s)                                    # s >= 1: never log(0)
+        with quiet():
+            log_s = np.log(s)                                # s >= 1 for finite rows: never log(0)
         per = log_s - shifted[np.arange(M), safe]
         if w_t is not None:
             per *= w_t
@@ -83,7 +88,8 @@ class CrossEntropy(Function):
             if valid is not None:
                 smooth *= valid
             per = (1 - eps) * per + (eps / C) * smooth
-        probs /= s[:, None]
+        with quiet():
+            probs /= s[:, None]
         ctx.save_for_backward(probs)
         ctx.vals = (safe, valid, w_t, denom, weight, eps, reduction)
         return reduce_loss(per, reduction, denom)
@@ -132,8 +138,10 @@ class NLL(Function):
 
     @staticmethod
     def forward(ctx, x, t, weight=None, ignored=None, reduction="mean"):
-        safe, _, w_t, denom = target_weights(t, weight, ignored, x.dtype)
+        safe, valid, w_t, denom = target_weights(t, weight, ignored, x.dtype)
         per = -x[np.arange(x.shape[0]), safe]
+        if valid is not None:                                # an ignored row's -inf must not give 0 * inf
+            per = np.where(valid, per, 0)
         if w_t is not None:
             per *= w_t
         ctx.vals = (x.shape, x.dtype, safe, w_t, denom, reduction)
@@ -167,8 +175,18 @@ def _clamped_log_graph(x: Any) -> Any:
     return x.clamp(min=float(np.exp(-100.0))).log() if hasattr(x, "clamp") else _clamped_log(np.asarray(x))
 
 
+def _quiet(fn):
+    """Run a loss's forward or backward with NumPy's float warnings off: an overflowing square or an
+    inf − inf is inf or NaN, as in PyTorch, never a RuntimeWarning."""
+    def run(*args, **kwargs):
+        with quiet():
+            return fn(*args, **kwargs)
+    run.__doc__, run.__name__ = fn.__doc__, fn.__name__
+    return staticmethod(run)
+
+
 class BCE(Function):
-    @staticmethod
+    @_quiet
     def forward(ctx, x, y, weight=None, reduction="mean"):
         log_x, log_1mx = _clamped_log(x), _clamped_log(1 - x)
         per = -(y * log_x + (1 - y) * log_1mx)
@@ -178,7 +196,7 @@ class BCE(Function):
         ctx.vals = (weight, reduction)
         return reduce_loss(per, reduction)
 
-    @staticmethod
+    @_quiet
     def backward(ctx, grad):
         x, y, log_x, log_1mx = ctx.saved_tensors
         weight, reduction = ctx.vals
@@ -205,7 +223,7 @@ class BCE(Function):
 
 
 class BCEWithLogits(Function):
-    @staticmethod
+    @_quiet
     def forward(ctx, x, y, weight=None, pos_weight=None, reduction="mean"):
         z = np.exp(-np.abs(x))                                   # ≤ 1: no overflow for any finite x
         softplus_neg = np.log1p(z) + np.maximum(-x, 0)          # log(1 + e^-x)
@@ -217,7 +235,7 @@ class BCEWithLogits(Function):
         ctx.vals = (weight, pos_weight, log_w, reduction)
         return reduce_loss(per, reduction)
 
-    @staticmethod
+    @_quiet
     def backward(ctx, grad):
         x, y, z, softplus_neg = ctx.saved_tensors
         weight, pos_weight, log_w, reduction = ctx.vals
@@ -255,14 +273,14 @@ class BCEWithLogits(Function):
 
 
 class MSE(Function):
-    @staticmethod
+    @_quiet
     def forward(ctx, x, y, reduction="mean"):
         d = x - y
         ctx.save_for_backward(d)
         ctx.reduction = reduction
         return reduce_loss(d * d, reduction)
 
-    @staticmethod
+    @_quiet
     def backward(ctx, grad):
         (d,) = ctx.saved_tensors
         gx = (2 * upstream(grad, ctx.reduction, d.size)) * d

@@ -11,6 +11,9 @@ class Reshape(Function):
     @staticmethod
     def forward(ctx, x, shape=()):
         ctx.shape = x.shape
+        if (not all(isinstance(n, (int, np.integer)) and not isinstance(n, (bool, np.bool_)) for n in shape)
+                or any(n < -1 for n in shape) or sum(n == -1 for n in shape) > 1):
+            raise ValueError(f"reshape: shape {tuple(shape)} must be integers >= 0 with at most one -1")
         try:
             return x.reshape(shape)
         except (ValueError, TypeError):
@@ -71,8 +74,8 @@ class GetItem(Function):
         ctx.shape, ctx.dtype, ctx.index = x.shape, x.dtype, index
         try:
             return x[index]
-        except IndexError as e:
-            raise IndexError(f"getitem: {e} (tensor shape {x.shape})") from None
+        except (IndexError, ValueError, TypeError) as e:     # ValueError: a slice step of 0
+            raise type(e)(f"getitem: {e} (tensor shape {x.shape}, index {index!r})") from None
 
     @staticmethod
     def backward(ctx, grad): return scatter_add(grad, ctx.shape, ctx.index)

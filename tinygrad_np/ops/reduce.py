@@ -1,10 +1,14 @@
-"""Reductions along dims (`dim` may be None, an int or a tuple of ints), and the softmax family."""
+"""Reductions along dims (`dim` may be None, an int or a tuple of ints), and the softmax family.
+
+The softmax family and logsumexp compute integer and bool inputs in float32 (dtypes.as_float); mean and
+var refuse them, as PyTorch does. An empty reduction or an inf − inf is NaN without a NumPy warning."""
 from __future__ import annotations
 
 from typing import Any, Optional
 
 import numpy as np
 
+from ..dtypes import as_float, quiet
 from ..function import Function
 
 
@@ -12,7 +16,13 @@ def normalize_dims(dim: Any, ndim: int, op: str) -> Optional[tuple]:
     """None → None (all dims); int or tuple → a sorted tuple of non-negative dims, range-checked."""
     if dim is None:
         return None
-    dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
+    if isinstance(dim, (int, np.integer)) and not isinstance(dim, (bool, np.bool_)):
+        dims = (dim,)
+    elif isinstance(dim, (tuple, list)) and all(isinstance(d, (int, np.integer)) and
+                                                not isinstance(d, (bool, np.bool_)) for d in dim):
+        dims = tuple(dim)
+    else:
+        raise TypeError(f"{op}: dim must be an int or a tuple of ints, got {dim!r}")
     lo = -max(ndim, 1)
     for d in dims:
         if not lo <= d < max(ndim, 1):
@@ -21,6 +31,12 @@ def normalize_dims(dim: Any, ndim: int, op: str) -> Optional[tuple]:
     if len(normalized) != len(dims):
         raise ValueError(f"{op}: dim {tuple(dims)} names the same dimension twice")
     return normalized if ndim else ()
+
+
+def float_only(x: np.ndarray, op: str) -> None:
+    """mean/var of an integer or bool tensor has no dtype to infer: PyTorch refuses it, and so do we."""
+    if x.dtype.kind != "f":
+        raise RuntimeError(f"{op}: input dtype {x.dtype} is not floating point; convert it first (.float())")
 
 
 def expand_reduced(grad: np.ndarray, shape: tuple, dims: Optional[tuple], keepdim: bool) -> np.ndarray:
@@ -41,7 +57,9 @@ class Sum(Function):
     @staticmethod
     def forward(ctx, x, dim=None, keepdim=False):
         ctx.dims, ctx.keepdim, ctx.shape = normalize_dims(dim, x.ndim, "sum"), keepdim, x.shape
-        return np.sum(x, axis=ctx.dims, keepdims=keepdim)
+        wide = np.int64 if x.dtype.kind in "biu" else None    # integer and bool sums are int64 (PyTorch)
+        with quiet():    # inf + -inf = nan, silently (PyTorch)
+            return np.sum(x, axis=ctx.dims, keepdims=keepdim, dtype=wide)
 
     @staticmethod
     def backward(ctx, grad): return expand_reduced(grad, ctx.shape, ctx.dims, ctx.keepdim)
@@ -53,13 +71,17 @@ class Sum(Function):
 class Mean(Function):
     @staticmethod
     def forward(ctx, x, dim=None, keepdim=False):
+        float_only(x, "mean")
         ctx.dims, ctx.keepdim, ctx.shape = normalize_dims(dim, x.ndim, "mean"), keepdim, x.shape
-        out = np.mean(x, axis=ctx.dims, keepdims=keepdim)
-        ctx.count = x.size // max(out.size, 1) if x.size else 0
-        return out
+        with quiet():   # the mean of nothing is nan
+            total = np.sum(x, axis=ctx.dims, keepdims=keepdim)
+            ctx.count = x.size // max(total.size, 1) if x.size else 0
+            return np.divide(total, ctx.count, dtype=x.dtype)
 
     @staticmethod
-    def backward(ctx, grad): return expand_reduced(grad / ctx.count, ctx.shape, ctx.dims, ctx.keepdim)
+    def backward(ctx, grad):
+        with quiet():
+            return expand_reduced(grad / ctx.count, ctx.shape, ctx.dims, ctx.keepdim)
 
     @staticmethod
     def backward_graph(ctx, grad): return expand_reduced_graph(grad / ctx.count, ctx.shape, ctx.dims, ctx.keepdim)
@@ -68,17 +90,22 @@ class Mean(Function):
 class Var(Function):
     @staticmethod
     def forward(ctx, x, dim=None, keepdim=False, correction=1):
+        float_only(x, "var")
         dims = normalize_dims(dim, x.ndim, "var")
-        centered = x - np.mean(x, axis=dims, keepdims=True)
-        n = x.size // max(np.mean(x, axis=dims).size, 1)
-        ctx.save_for_backward(centered)
-        ctx.dims, ctx.keepdim, ctx.divisor = dims, keepdim, max(n - correction, 0)
-        return np.sum(centered * centered, axis=dims, keepdims=keepdim) / ctx.divisor
+        with quiet():   # n <= correction: inf or nan
+            total = np.sum(x, axis=dims, keepdims=True)
+            n = x.size // max(total.size, 1) if x.size else 0
+            centered = x - np.divide(total, n, dtype=x.dtype)
+            ctx.save_for_backward(centered)
+            ctx.dims, ctx.keepdim, ctx.divisor = dims, keepdim, max(n - correction, 0)
+            return np.divide(np.sum(centered * centered, axis=dims, keepdims=keepdim), ctx.divisor, dtype=x.dtype)
 
     @staticmethod
     def backward(ctx, grad):
         (centered,) = ctx.saved_tensors                 # d var / dx = 2 (x - mean) / (n - correction)
-        return expand_reduced(grad, centered.shape, ctx.dims, ctx.keepdim) * (2 / ctx.divisor) * centered
+        with quiet():   # n <= correction: 2/0 = inf, as in PyTorch
+            two_over_n = np.divide(2, ctx.divisor, dtype=grad.dtype)
+            return expand_reduced(grad, centered.shape, ctx.dims, ctx.keepdim) * two_over_n * centered
 
     @staticmethod
     def backward_graph(ctx, grad):
@@ -88,25 +115,30 @@ class Var(Function):
 
 
 class _Extreme(Function):
-    """amax/amin: ties share the gradient equally (PyTorch's amax rule)."""
+    """amax/amin: ties share the gradient equally (PyTorch's amax rule). A NaN extreme: `max()`/`min()`
+    (nan_wins=True) send the gradient to the NaN, amax/amin give NaN, as PyTorch's two backward rules do."""
     reduce = staticmethod(np.amax)
 
     @classmethod
-    def forward(cls, ctx, x, dim=None, keepdim=False):
+    def forward(cls, ctx, x, dim=None, keepdim=False, nan_wins=False):
         dims = normalize_dims(dim, x.ndim, cls.__name__.lower())
         if x.size == 0:
             raise ValueError(f"{cls.__name__.lower()}: cannot reduce an empty tensor of shape {x.shape}")
         out = cls.reduce(x, axis=dims, keepdims=keepdim)
         ctx.save_for_backward(x, out)
-        ctx.dims, ctx.keepdim = dims, keepdim
+        ctx.dims, ctx.keepdim, ctx.nan_wins = dims, keepdim, nan_wins
         return out
 
     @staticmethod
     def backward(ctx, grad):
         x, out = ctx.saved_tensors
-        hit = x == expand_reduced(out, x.shape, ctx.dims, ctx.keepdim)
-        share = expand_reduced(grad, x.shape, ctx.dims, ctx.keepdim) / np.sum(hit, axis=ctx.dims, keepdims=True)
-        return share * hit
+        best = expand_reduced(out, x.shape, ctx.dims, ctx.keepdim)
+        hit = x == best
+        if ctx.nan_wins:
+            hit |= np.isnan(x) & np.isnan(best)
+        with quiet():
+            share = expand_reduced(grad, x.shape, ctx.dims, ctx.keepdim) / np.sum(hit, axis=ctx.dims, keepdims=True)
+            return share * hit
 
     @staticmethod
     def backward_graph(ctx, grad):                      # the tie shares are constants: piecewise linear
@@ -160,10 +192,14 @@ class ArgReduce(Function):
 class LogSumExp(Function):
     @staticmethod
     def forward(ctx, x, dim=None, keepdim=False):
+        x = as_float(x)
         dims = normalize_dims(dim, x.ndim, "logsumexp")
-        m = np.amax(x, axis=dims, keepdims=True)
-        m = np.where(np.isfinite(m), m, 0)                 # all -inf rows: no inf - inf
-        with np.errstate(divide="ignore"):                 # log(0) = -inf is the right answer for such rows
+        if x.size == 0:
+            m = np.zeros(np.sum(x, axis=dims, keepdims=True).shape, x.dtype)
+        else:
+            m = np.amax(x, axis=dims, keepdims=True)
+            m = np.where(np.isfinite(m), m, 0).astype(x.dtype, copy=False)   # all -inf rows: no inf - inf
+        with quiet():  # log(0) = -inf for such rows
             out = np.log(np.sum(np.exp(x - m), axis=dims, keepdims=True)) + m
         ctx.save_for_backward(x, out)
         ctx.dims = dims
@@ -173,7 +209,8 @@ class LogSumExp(Function):
     def backward(ctx, grad):
         x, out = ctx.saved_tensors                          # d lse / dx = softmax(x)
         g = grad.reshape(out.shape)
-        return g * np.exp(x - out)
+        with quiet():
+            return g * np.exp(x - out)
 
     @staticmethod
     def backward_graph(ctx, grad):
@@ -182,12 +219,21 @@ class LogSumExp(Function):
         return grad.reshape(out.shape) * (x - out).exp()
 
 
+def _row_max(x: np.ndarray, axis: int) -> np.ndarray:
+    """The shift that keeps exp from overflowing; an empty dim has nothing to shift (PyTorch: empty out)."""
+    if x.ndim and x.shape[axis] == 0:
+        return np.zeros(x.shape[:axis] + (1,) + x.shape[axis + 1:], x.dtype)
+    return np.amax(x, axis=axis, keepdims=True)
+
+
 class SoftmaxOp(Function):
     @staticmethod
     def forward(ctx, x, dim=-1):
+        x = as_float(x)
         (axis,) = normalize_dims(dim, x.ndim, "softmax") or (0,)
-        e = np.exp(x - np.amax(x, axis=axis, keepdims=True))
-        out = e / np.sum(e, axis=axis, keepdims=True)
+        with quiet():      # a row holding inf: nan, as in PyTorch
+            e = np.exp(x - _row_max(x, axis))
+            out = e / np.sum(e, axis=axis, keepdims=True)
         ctx.save_for_backward(out)
         ctx.axis = axis
         return out
@@ -195,7 +241,8 @@ class SoftmaxOp(Function):
     @staticmethod
     def backward(ctx, grad):
         (s,) = ctx.saved_tensors                            # dx = s ⊙ (g − Σ g s)
-        return s * (grad - np.sum(grad * s, axis=ctx.axis, keepdims=True))
+        with quiet():
+            return s * (grad - np.sum(grad * s, axis=ctx.axis, keepdims=True))
 
     @staticmethod
     def backward_graph(ctx, grad):
@@ -206,9 +253,11 @@ class SoftmaxOp(Function):
 class LogSoftmaxOp(Function):
     @staticmethod
     def forward(ctx, x, dim=-1):
+        x = as_float(x)
         (axis,) = normalize_dims(dim, x.ndim, "log_softmax") or (0,)
-        shifted = x - np.amax(x, axis=axis, keepdims=True)
-        out = shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+        with quiet():
+            shifted = x - _row_max(x, axis)
+            out = shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
         ctx.save_for_backward(out)
         ctx.axis = axis
         return out
@@ -216,7 +265,8 @@ class LogSoftmaxOp(Function):
     @staticmethod
     def backward(ctx, grad):
         (out,) = ctx.saved_tensors                          # dx = g − softmax ⊙ Σ g
-        return grad - np.exp(out) * np.sum(grad, axis=ctx.axis, keepdims=True)
+        with quiet():
+            return grad - np.exp(out) * np.sum(grad, axis=ctx.axis, keepdims=True)
 
     @staticmethod
     def backward_graph(ctx, grad):

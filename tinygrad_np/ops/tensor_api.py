@@ -7,6 +7,7 @@ Binary operators follow NumPy broadcasting; Python scalars never promote a tenso
 """
 from __future__ import annotations
 
+import math
 from collections import namedtuple
 from typing import Any, Optional, Sequence
 
@@ -29,27 +30,63 @@ def _shape_args(args: tuple) -> tuple:
     return tuple(args[0]) if len(args) == 1 and isinstance(args[0], (tuple, list)) else args
 
 
+def _check_not_empty(t: Tensor, op: str) -> None:
+    if t._data.size == 0:
+        raise ValueError(f"{op}: cannot reduce an empty tensor of shape {t._data.shape}; pass dim")
+
+
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+_OPERANDS = (Tensor, int, float, np.integer, np.floating, np.bool_)    # bool is an int
+
+
+def _operand(other: Any, op: str, tensor: Optional[Tensor] = None) -> Any:
+    """The other operand of a binary operator: a Tensor, an ndarray or a number of a dtype a tensor may
+    hold. Anything else (None, a list, a dict, complex) is a TypeError naming the op, as in PyTorch:
+    NumPy would make an object array of it, or turn a list of Tensors into constants that get no gradient.
+    The operators call it only when `other` is not exactly a Tensor: the common case costs one `type` check."""
+    if op == "sub" and (isinstance(other, (bool, np.bool_)) or (tensor is not None and tensor._data.dtype == np.bool_)):
+        raise RuntimeError("sub: subtracting a bool is not supported (PyTorch refuses it too); use int")
+    kind = type(other)
+    if kind is float:                                  # the usual constant (x * 2.0): checked first
+        if abs(other) <= _FLOAT32_MAX or other != other or tensor is None or tensor._data.dtype != np.float32:
+            return other
+        return math.copysign(math.inf, other)          # what float32(1e308) is, without NumPy's warning
+    if kind is int or isinstance(other, _OPERANDS) or (isinstance(other, np.ndarray) and other.dtype.kind in "fiub"
+                                                       and other.dtype != np.float16):
+        return other
+    what = f"an ndarray of dtype {other.dtype}" if isinstance(other, np.ndarray) else type(other).__name__
+    raise TypeError(f"{op}: unsupported operand {what}; expected a Tensor, an ndarray of numbers or a "
+                    "Python number")
+
+
 def _check_dim(dim: int, ndim: int, op: str) -> None:
     if not -max(ndim, 1) <= dim < max(ndim, 1):       # a 0-d tensor accepts 0 and -1 (PyTorch)
         raise IndexError(f"{op}: dim {dim} is out of range for a tensor of {ndim} dimensions")
+
+
+def _operator(fn: Any, op: str, reflected: bool = False) -> Any:
+    """`self <op> other` (or `other <op> self`) as one call of `fn`; the other operand is checked only
+    when it is not exactly a Tensor, so the common case costs one `type` test."""
+    if reflected:
+        def method(self: Tensor, other: Any) -> Tensor:
+            return fn.apply(other if type(other) is Tensor else _operand(other, op, self), self)
+    else:
+        def method(self: Tensor, other: Any) -> Tensor:
+            return fn.apply(self, other if type(other) is Tensor else _operand(other, op, self))
+    method.__name__ = f"__{'r' if reflected else ''}{op}__"
+    return method
 
 
 class _TensorMethods:
     """The body of Tensor's computing methods (see the module docstring)."""
 
     # ---- arithmetic ---------------------------------------------------------------------------------
-    def __add__(self, other: Any) -> Tensor: return Add.apply(self, other)
-    def __radd__(self, other: Any) -> Tensor: return Add.apply(other, self)
-    def __sub__(self, other: Any) -> Tensor: return Sub.apply(self, other)
-    def __rsub__(self, other: Any) -> Tensor: return Sub.apply(other, self)
-    def __mul__(self, other: Any) -> Tensor: return Mul.apply(self, other)
-    def __rmul__(self, other: Any) -> Tensor: return Mul.apply(other, self)
-    def __truediv__(self, other: Any) -> Tensor: return Div.apply(self, other)
-    def __rtruediv__(self, other: Any) -> Tensor: return Div.apply(other, self)
-    def __pow__(self, other: Any) -> Tensor: return Pow.apply(self, other)
-    def __rpow__(self, other: Any) -> Tensor: return Pow.apply(other, self)
-    def __matmul__(self, other: Any) -> Tensor: return MatMul.apply(self, other)
-    def __rmatmul__(self, other: Any) -> Tensor: return MatMul.apply(other, self)
+    __add__, __radd__ = _operator(Add, "add"), _operator(Add, "add", reflected=True)
+    __sub__, __rsub__ = _operator(Sub, "sub"), _operator(Sub, "sub", reflected=True)
+    __mul__, __rmul__ = _operator(Mul, "mul"), _operator(Mul, "mul", reflected=True)
+    __truediv__, __rtruediv__ = _operator(Div, "div"), _operator(Div, "div", reflected=True)
+    __pow__, __rpow__ = _operator(Pow, "pow"), _operator(Pow, "pow", reflected=True)
+    __matmul__, __rmatmul__ = _operator(MatMul, "matmul"), _operator(MatMul, "matmul", reflected=True)
     def __neg__(self) -> Tensor: return Neg.apply(self)
     def __pos__(self) -> Tensor: return self
     add, sub, mul, div, pow, matmul = __add__, __sub__, __mul__, __truediv__, __pow__, __matmul__
@@ -137,12 +174,14 @@ class _TensorMethods:
     def max(self, dim: Optional[int] = None, keepdim: bool = False) -> Any:
         """0-d maximum, or `(values, indices)` along `dim` as in PyTorch."""
         if dim is None:
-            return AMax.apply(self, dim=None, keepdim=False)
+            _check_not_empty(self, "max")
+            return AMax.apply(self, dim=None, keepdim=False, nan_wins=True)
         return MinMax(*ArgReduce.apply(self, dim=dim, keepdim=keepdim, largest=True))
 
     def min(self, dim: Optional[int] = None, keepdim: bool = False) -> Any:
         if dim is None:
-            return AMin.apply(self, dim=None, keepdim=False)
+            _check_not_empty(self, "min")
+            return AMin.apply(self, dim=None, keepdim=False, nan_wins=True)
         return MinMax(*ArgReduce.apply(self, dim=dim, keepdim=keepdim, largest=False))
 
     def amax(self, dim: Any = None, keepdim: bool = False) -> Tensor:
@@ -244,18 +283,27 @@ def attach() -> None:
 
 
 # ---- module-level functions ------------------------------------------------------------------------------
+def _tensor_sequence(tensors: Any, op: str) -> tuple:
+    """cat/stack take a list or tuple of Tensors; a lone Tensor (which would be split along dim 0), a
+    string or a None inside are TypeErrors naming the op and the offending element."""
+    if not isinstance(tensors, (list, tuple)):
+        raise TypeError(f"{op}: expected a list or tuple of tensors, got {type(tensors).__name__}")
+    if not tensors:
+        raise ValueError(f"{op}: expected a non-empty sequence of tensors")
+    for i, t in enumerate(tensors):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{op}: element {i} is a {type(t).__name__}, expected a Tensor")
+    return tuple(tensors)
+
+
 def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     """Concatenate along an existing dimension."""
-    if not tensors:
-        raise ValueError("cat: expected a non-empty sequence of tensors")
-    return Cat.apply(*tensors, dim=dim)
+    return Cat.apply(*_tensor_sequence(tensors, "cat"), dim=dim)
 
 
 def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     """Stack along a new dimension."""
-    if not tensors:
-        raise ValueError("stack: expected a non-empty sequence of tensors")
-    return Stack.apply(*tensors, dim=dim)
+    return Stack.apply(*_tensor_sequence(tensors, "stack"), dim=dim)
 
 
 def where(condition: Any, x: Any, y: Any) -> Tensor:
@@ -263,4 +311,10 @@ def where(condition: Any, x: Any, y: Any) -> Tensor:
     cond = condition._data if isinstance(condition, Tensor) else np.asarray(condition)
     if cond.dtype != np.bool_:
         raise TypeError(f"where: condition must be bool, got dtype {cond.dtype}")
-    return Where.apply(cond, x, y)
+    like = x if isinstance(x, Tensor) else (y if isinstance(y, Tensor) else None)
+    if like is not None and like._data.dtype.kind in "iu":      # np.where would wrap 300 into uint8 silently
+        info = np.iinfo(like._data.dtype)
+        for v in (x, y):
+            if type(v) is int and not info.min <= v <= info.max:
+                raise ValueError(f"where: Python integer {v} out of bounds for {like._data.dtype}")
+    return Where.apply(cond, _operand(x, "where", like), _operand(y, "where", like))

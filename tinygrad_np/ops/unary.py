@@ -1,17 +1,25 @@
 """Elementwise unary ops: the math functions, the activations, clamp and the dtype cast.
 
 An op whose natural name is taken by an `nn` layer (ReLU, Sigmoid, ...) ends in `Op`, so that no class
-name means both a Function and a Module."""
+name means both a Function and a Module.
+
+The float-only ops (exp, log, sqrt, tanh, sigmoid, leaky_relu) compute integer and bool inputs in float32 (dtypes.as_float).
+NaN and inf are answers, not accidents: where PyTorch returns them silently, so do these ops (dtypes.quiet),
+so NumPy's RuntimeWarnings never reach the user."""
 from __future__ import annotations
 
 import numpy as np
 
+from ..dtypes import as_float, quiet
 from ..function import Function
 
 
 class Neg(Function):
     @staticmethod
-    def forward(ctx, x): return -x
+    def forward(ctx, x):
+        if x.dtype == np.bool_:
+            raise RuntimeError("neg: negating a bool tensor is not supported; use ~ (logical not)")
+        return -x
     @staticmethod
     def backward(ctx, grad): return -grad
 
@@ -22,7 +30,8 @@ class Neg(Function):
 class Exp(Function):
     @staticmethod
     def forward(ctx, x):
-        out = np.exp(x)
+        with quiet():
+            out = np.exp(as_float(x))
         ctx.save_for_backward(out)
         return out
 
@@ -36,11 +45,15 @@ class Exp(Function):
 class Log(Function):
     @staticmethod
     def forward(ctx, x):
+        x = as_float(x)
         ctx.save_for_backward(x)
-        return np.log(x)
+        with quiet():     # log(0) = -inf, log(-1) = nan
+            return np.log(x)
 
     @staticmethod
-    def backward(ctx, grad): return grad / ctx.saved_tensors[0]
+    def backward(ctx, grad):
+        with quiet():
+            return grad / ctx.saved_tensors[0]
 
     @staticmethod
     def backward_graph(ctx, grad): return grad / ctx.parents[0]
@@ -49,12 +62,15 @@ class Log(Function):
 class Sqrt(Function):
     @staticmethod
     def forward(ctx, x):
-        out = np.sqrt(x)
+        with quiet():                      # sqrt(-1) = nan
+            out = np.sqrt(as_float(x))
         ctx.save_for_backward(out)
         return out
 
     @staticmethod
-    def backward(ctx, grad): return grad / (2 * ctx.saved_tensors[0])
+    def backward(ctx, grad):
+        with quiet():     # at 0: inf, as in PyTorch
+            return grad / (2 * ctx.saved_tensors[0])
 
     @staticmethod
     def backward_graph(ctx, grad): return grad / (2 * ctx.parents[0].sqrt())
@@ -67,7 +83,9 @@ class Abs(Function):
         return np.abs(x)
 
     @staticmethod
-    def backward(ctx, grad): return grad * np.sign(ctx.saved_tensors[0])
+    def backward(ctx, grad):
+        x = ctx.saved_tensors[0]
+        return grad * ((x > 0).astype(grad.dtype) - (x < 0))   # sign(x), but 0 at NaN (PyTorch's sgn)
 
     @staticmethod
     def backward_graph(ctx, grad): return grad * np.sign(ctx.parents[0]._data)
@@ -76,7 +94,7 @@ class Abs(Function):
 class TanhOp(Function):
     @staticmethod
     def forward(ctx, x):
-        out = np.tanh(x)
+        out = np.tanh(as_float(x))
         ctx.save_for_backward(out)
         return out
 
@@ -96,6 +114,7 @@ class SigmoidOp(Function):
 
     @staticmethod
     def forward(ctx, x):
+        x = as_float(x)
         z = np.exp(-np.abs(x))
         out = np.where(x >= 0, 1, z).astype(x.dtype, copy=False) / (1 + z)
         ctx.save_for_backward(out)
@@ -120,7 +139,7 @@ class ReLUOp(Function):
         return out
 
     @staticmethod
-    def backward(ctx, grad): return grad * (ctx.saved_tensors[0] > 0)   # ReLU'(0) = 0, as in PyTorch
+    def backward(ctx, grad): return grad * ~(ctx.saved_tensors[0] <= 0)   # ReLU'(0) = 0; NaN passes (PyTorch)
 
     @staticmethod
     def backward_graph(ctx, grad): return grad * (ctx.parents[0]._data > 0)
@@ -129,6 +148,7 @@ class ReLUOp(Function):
 class LeakyReLUOp(Function):
     @staticmethod
     def forward(ctx, x, negative_slope=0.01):
+        x = as_float(x)
         ctx.save_for_backward(x)
         ctx.negative_slope = negative_slope
         return np.where(x > 0, x, x * negative_slope)
@@ -178,7 +198,8 @@ class Clone(Function):
 class Cast(Function):
     @staticmethod
     def forward(ctx, x, dtype=None):
-        return x.astype(dtype)
+        with quiet():   # 1e300 → float32 is inf, as in PyTorch
+            return x.astype(dtype)
 
     @staticmethod
     def backward(ctx, grad): return grad   # the engine casts it back to the input's dtype
