@@ -234,9 +234,9 @@ def test_a_leaf_used_twice_gets_the_sum():
 
 def test_two_leaves_given_the_same_gradient_array_do_not_share_it():
     a, b = leaf([1.0, 2.0]), leaf([3.0, 4.0])
-    (a + b).backward(tg.tensor([1.0, 1.0]))                 # add's backward hands both the same array
+    ((a + b) * 2).sum().backward()                          # add's backward hands both one new array
     a.grad.numpy()[0] = 99.0
-    np.testing.assert_array_equal(b.grad.numpy(), [1.0, 1.0])
+    np.testing.assert_array_equal(b.grad.numpy(), [2.0, 2.0])
 
 
 def test_the_seed_gradient_is_not_stored_by_reference():
@@ -247,7 +247,7 @@ def test_the_seed_gradient_is_not_stored_by_reference():
     np.testing.assert_array_equal(x.grad.numpy(), [5.0, 6.0])
     y = leaf([1.0, 2.0])
     seed2 = tg.tensor([5.0, 6.0])
-    (y * 1).backward(seed2)
+    (y + 1.0).backward(seed2)                                # add passes the seed array straight through
     seed2.numpy()[0] = -1.0
     np.testing.assert_array_equal(y.grad.numpy(), [5.0, 6.0])
 
@@ -298,8 +298,11 @@ def test_a_freed_graph_is_refused_before_any_gradient_changes():
     y = (h * h).sum()
     y.backward()
     before = x.grad.numpy().copy()
-    with pytest.raises(RuntimeError, match="already freed"):
+    with pytest.raises(RuntimeError, match=r"^backward: the graph through Sum was already freed by an earlier "
+                                            r"backward\(\); pass retain_graph=True to the first backward\(\)"):
         y.backward()
+    with pytest.raises(RuntimeError, match=r"graph through Mul was already freed"):
+        (h * 1).sum().backward()                 # a new root on the freed graph: h's node is refused
     np.testing.assert_array_equal(x.grad.numpy(), before)
 
 
@@ -315,3 +318,77 @@ def test_a_gradient_of_the_wrong_shape_names_the_op_and_input():
 
     with pytest.raises(ValueError, match=r"Bad\.backward: gradient for input 1 has shape \(5,\)"):
         Bad.apply(leaf([1.0, 2.0]), leaf([1.0, 2.0])).sum().backward()
+
+
+# ---- construction and read-out -----------------------------------------------------------------------
+def test_the_tensor_constructor_records_requires_grad_and_starts_without_grad():
+    x = tg.Tensor(np.ones(2, np.float32), requires_grad=True)
+    assert x.requires_grad and x.is_leaf and x.grad is None and x.grad_fn is None
+    (x * 3).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [3.0, 3.0])
+    assert not tg.Tensor(np.ones(2)).requires_grad
+
+
+@pytest.mark.parametrize("make", [tg.Tensor, tg.tensor])
+def test_only_float_tensors_can_require_grad_and_the_error_names_tensor(make):
+    with pytest.raises(TypeError, match=r"^tensor: only floating-point tensors can require grad, got dtype int64$"):
+        make([1, 2], requires_grad=True)
+
+
+def test_dtype_arguments_are_checked_naming_the_op():
+    with pytest.raises(TypeError, match=r"^tensor: 'not-a-dtype' is not a dtype$"):
+        tg.tensor([1.0], dtype="not-a-dtype")
+    with pytest.raises(TypeError, match=r"^tensor: float16 is not supported"):
+        tg.Tensor([1.0], dtype=np.float16)
+    with pytest.raises(TypeError, match=r"^tensor: unsupported dtype complex128"):
+        tg.tensor([1.0], dtype=np.complex128)
+    assert tg.tensor([1, 2], dtype="float64").dtype == np.float64
+
+
+def test_python_ints_become_int64_and_an_int_past_int64_is_refused():
+    """NumPy stores a Python int >= 2**63 as uint64; casting that to int64 wrapped it to a negative
+    number silently. PyTorch refuses such an int (overflow); so does tinygrad_np now."""
+    assert tg.tensor([1, 2]).dtype == np.int64 and tg.tensor(3).dtype == np.int64
+    assert tg.tensor([2 ** 63 - 1]).tolist() == [2 ** 63 - 1]
+    for data in ([2 ** 63], 2 ** 63):
+        with pytest.raises(ValueError, match="does not fit in int64"):
+            tg.tensor(data)
+        with pytest.raises(ValueError, match="does not fit in int64"):
+            tg.Tensor(data)
+
+
+def test_numpy_conversion_honours_dtype_and_copy():
+    t = tg.Tensor(np.arange(3, dtype=np.float32))
+    assert np.array(t, dtype=np.float64).dtype == np.float64              # a copy in the asked dtype
+    assert np.asarray(t, dtype=np.float64).dtype == np.float64
+    as32 = np.asarray(tg.Tensor(np.arange(3.0)), dtype=np.float32)
+    assert as32.dtype == np.float32                                         # not float64 by default
+    same = np.asarray(t, dtype=np.float32)
+    assert np.shares_memory(same, t.numpy())                               # no copy when none is needed
+    copied = np.array(t)
+    assert not np.shares_memory(copied, t.numpy()) and copied.dtype == np.float32
+
+
+def test_repr_shows_values_dtype_and_grad_fn():
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    assert repr(x * 2) == "tensor([2., 4.], dtype=float32, grad_fn=<Mul>)"
+    assert repr(x) == "tensor([1., 2.], dtype=float32, requires_grad=True)"
+    assert repr(tg.tensor([1, 2])) == "tensor([1, 2], dtype=int64)"
+
+
+@pytest.mark.parametrize("name", ["argmax", "argmin"])
+def test_argmax_argmin_like_numpy_with_int64_and_no_grad(name):
+    a = np.array([[3.0, -1.0, 7.0], [0.5, 9.0, -4.0]])
+    x = tg.tensor(a, requires_grad=True)
+    fn = getattr(np, name)
+    flat = getattr(x, name)()
+    assert flat.shape == () and flat.item() == fn(a) and flat.dtype == np.int64 and not flat.requires_grad
+    for dim in (0, 1, -1):
+        out = getattr(x, name)(dim)
+        np.testing.assert_array_equal(out.numpy(), fn(a, axis=dim))
+        assert out.dtype == np.int64 and not out.requires_grad and out.grad_fn is None
+        kept = getattr(x, name)(dim, keepdim=True)
+        np.testing.assert_array_equal(kept.numpy(), fn(a, axis=dim, keepdims=True))
+        assert getattr(x, name)(dim=dim, keepdim=False).shape == fn(a, axis=dim).shape
+    a32 = tg.tensor(np.array([[1, 5], [7, 2]], np.int32))
+    assert getattr(a32, name)(1).dtype == np.int64

@@ -66,7 +66,9 @@ def as_array(data: Any, dtype: DTypeLike = None, op: str = "tensor") -> np.ndarr
         if dtype is None:
             if arr.dtype.kind == "f":
                 arr = arr.astype(default_float)
-            elif arr.dtype.kind in "iu":
+            elif arr.dtype.kind == "u":      # NumPy's pick for a Python int >= 2**63: int64 would wrap it
+                raise ValueError(f"{op}: integer {arr.max()} does not fit in int64 (overflow)")
+            elif arr.dtype.kind == "i":
                 arr = arr.astype(np.int64, copy=False)
     if dtype is not None:
         dt = check_dtype(dtype, op)

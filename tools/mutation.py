@@ -70,17 +70,23 @@ EQUIVALENT: dict[str, str] = {}
 KILLED, SURVIVED = {1, 3, 36, -24, 24, 152, 255, -11, -9}, {0}   # mutmut's exit codes (timeouts count as kills)
 
 
-def scratch_copy(core_file: str, work: Path) -> Path:
-    """A copy of the checkout whose setup.cfg makes mutmut mutate only `core_file` and run its tests."""
+def scratch_copy(core_file: str, work: Path, rev: str | None) -> Path:
+    """A copy of the checkout (of commit `rev`, or the working tree) whose setup.cfg makes mutmut
+    mutate only `core_file` and run its tests."""
     dest = work / core_file.replace("/", "_").removesuffix(".py")
     if dest.exists():
         shutil.rmtree(dest)
     dest.mkdir(parents=True)
-    for name in ("tinygrad_np", "tests"):
-        shutil.copytree(ROOT / name, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
+    if rev:
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "tinygrad_np", "tests", "docs"],
+                                 check=True, capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
+    else:
+        for name in ("tinygrad_np", "tests", "docs"):
+            shutil.copytree(ROOT / name, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
     config = configparser.ConfigParser()
-    config.read(ROOT / "setup.cfg")
-    tests = [f"tests/{name}.py" for name in TESTS_FOR[core_file] if (ROOT / "tests" / f"{name}.py").exists()]
+    config.read(ROOT / "setup.cfg")          # this checkout's [mutmut] section, whatever `rev` is
+    tests = [f"tests/{name}.py" for name in TESTS_FOR[core_file] if (dest / "tests" / f"{name}.py").exists()]
     config["mutmut"]["only_mutate"] = core_file
     config["mutmut"]["pytest_add_cli_args_test_selection"] = "\n" + "\n".join(tests)
     with open(dest / "setup.cfg", "w") as f:
@@ -93,8 +99,8 @@ def mutant_names(where: Path, core_file: str) -> list[str]:
     return sorted(meta["exit_code_by_key"])
 
 
-def run_file(core_file: str, sample: int, seed: int, jobs: int, work: Path) -> dict:
-    where = scratch_copy(core_file, work)
+def run_file(core_file: str, sample: int, seed: int, jobs: int, work: Path, rev: str | None) -> dict:
+    where = scratch_copy(core_file, work, rev)
     env = dict(os.environ, CI="true", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
     mutmut = [sys.executable, "-m", "mutmut"]
     generate = ("from mutmut.__main__ import *\nset_mutant_under_test('mutant_generation')\n"
@@ -124,6 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sample", type=int, default=60, help="mutants drawn per file (default 60)")
     parser.add_argument("--seed", type=int, default=19, help="sampling seed (default 19)")
     parser.add_argument("--jobs", type=int, default=2, help="mutants run at once (default 2)")
+    parser.add_argument("--rev", help="test this commit (git archive) instead of the working tree")
     parser.add_argument("--work", type=Path, default=Path("/tmp/tinygrad_np-mutation"),
                         help="scratch directory (default /tmp/tinygrad_np-mutation)")
     args = parser.parse_args(argv)
@@ -131,9 +138,10 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"not a core file: {', '.join(unknown)} (choose from: {', '.join(TESTS_FOR)})")
     started = datetime.datetime.now(datetime.timezone.utc)
-    results = [run_file(f, args.sample, args.seed, args.jobs, args.work) for f in (args.files or TESTS_FOR)]
+    results = [run_file(f, args.sample, args.seed, args.jobs, args.work, args.rev) for f in (args.files or TESTS_FOR)]
     minutes = (datetime.datetime.now(datetime.timezone.utc) - started).total_seconds() / 60
-    print(f"Run of {started:%Y-%m-%d %H:%M} UTC, seed {args.seed}, sample {args.sample}/file, "
+    print(f"Run of {started:%Y-%m-%d %H:%M} UTC on {args.rev or 'the working tree'}, seed {args.seed}, "
+          f"sample {args.sample}/file, "
           f"{minutes:.0f} min\n")
     print("| file | mutants | sampled | equivalent | killed | score |")
     print("| --- | ---: | ---: | ---: | ---: | ---: |")
