@@ -350,11 +350,23 @@ def test_python_ints_become_int64_and_an_int_past_int64_is_refused():
     number silently. PyTorch refuses such an int (overflow); so does tinygrad_np now."""
     assert tg.tensor([1, 2]).dtype == np.int64 and tg.tensor(3).dtype == np.int64
     assert tg.tensor([2 ** 63 - 1]).tolist() == [2 ** 63 - 1]
-    for data in ([2 ** 63], 2 ** 63):
+    assert tg.tensor([np.uint64(5), np.uint64(7)]).tolist() == [5, 7]      # small unsigned values are fine
+    assert tg.tensor([np.uint8(200)]).tolist() == [200]
+    for data in ([2 ** 63], 2 ** 63, [np.uint64(2 ** 63)]):
         with pytest.raises(ValueError, match="does not fit in int64"):
             tg.tensor(data)
         with pytest.raises(ValueError, match="does not fit in int64"):
             tg.Tensor(data)
+
+
+def test_a_list_follows_the_list_rule_whatever_its_element_types():
+    """DESIGN.md: Python floats and lists of them become float32, Python ints int64; a list of NumPy
+    scalars is a list too (an ndarray or a bare NumPy scalar keeps its dtype)."""
+    assert tg.tensor([np.float64(1.5), np.float64(2.0)]).dtype == np.float32
+    assert tg.tensor([np.int32(1), np.int32(2)]).dtype == np.int64
+    assert tg.tensor([np.uint8(1)]).dtype == np.int64
+    assert tg.tensor([True, False]).dtype == np.bool_
+    assert tg.tensor(np.int32(3)).dtype == np.int32 and tg.tensor(np.array([1], np.int16)).dtype == np.int16
 
 
 def test_numpy_conversion_honours_dtype_and_copy():
