@@ -287,6 +287,7 @@ def test_zero_grad_set_to_none_false_gives_zeros_of_the_parameter_dtype():
     lin(tg.ones(3, 2)).sum().backward()
     lin.zero_grad(set_to_none=False)
     assert lin.weight.grad is not None and lin.weight.grad.dtype == lin.weight.dtype
+    assert not lin.weight.grad.requires_grad and lin.weight.grad.grad_fn is None   # a plain value, no graph
     np.testing.assert_array_equal(lin.weight.grad.numpy(), np.zeros((1, 2)))
     lin.zero_grad()
     assert lin.weight.grad is None
@@ -404,3 +405,16 @@ def test_argmax_argmin_like_numpy_with_int64_and_no_grad(name):
         assert getattr(x, name)(dim=dim, keepdim=False).shape == fn(a, axis=dim).shape
     a32 = tg.tensor(np.array([[1, 5], [7, 2]], np.int32))
     assert getattr(a32, name)(1).dtype == np.int64
+
+
+def test_sum_to_shape_reduces_broadcast_axes_and_names_the_op():
+    from tinygrad_np.autograd import sum_to_shape
+    g = np.arange(24.0).reshape(2, 3, 4)
+    np.testing.assert_array_equal(sum_to_shape(g, (3, 1)), g.sum(axis=(0, 2)).reshape(3, 1))
+    np.testing.assert_array_equal(sum_to_shape(g, (1, 3, 4)), g.sum(axis=0, keepdims=True))
+    assert sum_to_shape(g, (2, 3, 4)) is g
+    with pytest.raises(ValueError, match=r"^op\.backward: gradient for input 0 has shape \(2, 3, 4\), which does "
+                                         r"not match or broadcast to the input's shape \(2, 4\)$"):
+        sum_to_shape(g, (2, 4))
+    with pytest.raises(ValueError, match=r"^Conv\.backward: gradient for input 2 "):
+        sum_to_shape(g, (5, 2, 3, 4), "Conv", 2)
