@@ -395,11 +395,11 @@ def test_argmax_argmin_like_numpy_with_int64_and_no_grad(name):
     x = tg.tensor(a, requires_grad=True)
     fn = getattr(np, name)
     flat = getattr(x, name)()
-    assert flat.shape == () and flat.item() == fn(a) and flat.dtype == np.int64 and not flat.requires_grad
+    assert flat.shape == () and flat.item() == fn(a) and flat.dtype == np.int64 and flat.requires_grad is False
     for dim in (0, 1, -1):
         out = getattr(x, name)(dim)
         np.testing.assert_array_equal(out.numpy(), fn(a, axis=dim))
-        assert out.dtype == np.int64 and not out.requires_grad and out.grad_fn is None
+        assert out.dtype == np.int64 and out.requires_grad is False and out.grad_fn is None
         kept = getattr(x, name)(dim, keepdim=True)
         np.testing.assert_array_equal(kept.numpy(), fn(a, axis=dim, keepdims=True))
         assert getattr(x, name)(dim=dim, keepdim=False).shape == fn(a, axis=dim).shape
@@ -418,3 +418,29 @@ def test_sum_to_shape_reduces_broadcast_axes_and_names_the_op():
         sum_to_shape(g, (2, 4))
     with pytest.raises(ValueError, match=r"^Conv\.backward: gradient for input 2 "):
         sum_to_shape(g, (5, 2, 3, 4), "Conv", 2)
+
+
+class ValueAndPythonFloat(tg.Function):
+    """(2x, Σx as a Python float): a multi-output forward may return non-arrays too."""
+    @staticmethod
+    def forward(ctx, x):
+        return x * 2, float(x.sum())
+
+    @staticmethod
+    def backward(ctx, g1, g2):
+        return 2 * g1 + g2
+
+
+def test_multi_output_python_float_outputs_become_0d_arrays():
+    x = leaf([1.0, 2.0], np.float64)
+    doubled, total = ValueAndPythonFloat.apply(x)
+    assert total.shape == () and total.dtype == np.float64 and total.item() == 3.0 and total.requires_grad
+    (doubled.sum() + 10 * total).backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [12.0, 12.0])
+
+
+def test_a_node_repr_is_its_op_name():
+    x = leaf([1.0])
+    assert repr((x * 2).grad_fn) == "<Mul>" and repr((x + 1).grad_fn) == "<Add>"
+    assert repr(SquareAsPythonFloats.apply(tg.tensor(np.float32(2.0), requires_grad=True)).grad_fn) == \
+        "<SquareAsPythonFloats>"
