@@ -127,23 +127,13 @@ def test_backward_returning_a_nested_list_becomes_an_array_of_the_input_dtype():
     np.testing.assert_array_equal(x.grad.numpy(), [[1, 2], [3, 4]])
 
 
-class BroadcastGradient(tg.Function):
-    """x (1, 3) + y (2, 1) -> (2, 3); backward returns the full (2, 3) gradient for both inputs."""
-    @staticmethod
-    def forward(ctx, x, y):
-        return x + y
-
-    @staticmethod
-    def backward(ctx, grad):
-        return grad, grad
-
-
-def test_broadcast_gradients_are_summed_back_to_each_input_shape():
-    x, y = leaf(np.zeros((1, 3))), leaf(np.zeros((2, 1)))
-    g = np.arange(6, dtype=np.float32).reshape(2, 3)
-    BroadcastGradient.apply(x, y).backward(tg.tensor(g))
-    np.testing.assert_array_equal(x.grad.numpy(), g.sum(axis=0, keepdims=True))
-    np.testing.assert_array_equal(y.grad.numpy(), g.sum(axis=1, keepdims=True))
+def test_size_one_axes_of_size_two_broadcasts_are_summed():
+    x = leaf([[1.0, 2.0, 3.0]])                    # (1, 3) broadcast along an axis of size 2
+    y = leaf([[1.0], [2.0]])                       # (2, 1) broadcast along an axis of size 3
+    w = tg.tensor(np.arange(6, dtype=np.float32).reshape(2, 3))
+    (x * w * y).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), (w.numpy() * y.numpy()).sum(axis=0, keepdims=True))
+    np.testing.assert_array_equal(y.grad.numpy(), (w.numpy() * x.numpy()).sum(axis=1, keepdims=True))
 
 
 def test_leading_broadcast_axes_are_summed_away():
