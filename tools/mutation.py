@@ -53,7 +53,34 @@ GROUP_OF = {f"tinygrad_np/{f}.py": g for g, (files, _) in GROUPS.items() for f i
 
 # Mutants no test can kill because no behaviour changes; docs/testing.md gives the reason for each.
 # Names are mutmut's (module.function__mutmut_N) and hold for the commit the doc names.
-EQUIVALENT: dict[str, str] = {}
+_UNNEEDED = ("computes a gradient for an input that needs none; the engine drops the gradients of inputs "
+             "whose needs_input_grad is False, so only time changes")
+_FRESH = ("copy= when casting an array np.asarray just made from Python data (a list or scalar): nobody else "
+          "holds it, so a copy changes only time")
+EQUIVALENT: dict[str, str] = {
+    "tinygrad_np.ops.unary.xǁSigmoidOpǁforward__mutmut_8": "copy= of astype on np.where's fresh result",
+    "tinygrad_np.ops.unary.xǁSigmoidOpǁforward__mutmut_20": "copy= of astype on np.where's fresh result",
+    "tinygrad_np.ops.unary.xǁLeakyReLUOpǁforward__mutmut_10":
+        "x > 0 vs x >= 0: at x = ±0 both branches give ±0 (0·slope keeps the sign), NaN takes the same branch",
+    "tinygrad_np.ops.binary.xǁSubǁbackward__mutmut_2": _UNNEEDED,
+    "tinygrad_np.ops.binary.xǁMulǁbackward__mutmut_7": _UNNEEDED,
+    "tinygrad_np.ops.binary.xǁDivǁbackward__mutmut_5": _UNNEEDED,
+    "tinygrad_np.ops.binary.xǁPowǁbackward__mutmut_11": "gy's initial value is returned only for an input "
+                                                          "that needs no gradient, which the engine drops",
+    "tinygrad_np.ops.binary.xǁMatMulǁforward__mutmut_18":
+        "y.ndim > 2 instead of > 1: for a 2-D y, shape[0] is shape[-2]",
+    "tinygrad_np.ops.reduce.xǁArgReduceǁforward__mutmut_2": "default keepdim: every caller passes keepdim",
+    "tinygrad_np.tensor.xǁTensorǁ__init____mutmut_21":
+        "a leaf's _out_index: read only for tensors with a grad_fn, which __init__ never makes",
+    "tinygrad_np.tensor.xǁTensorǁ_arg__mutmut_8": "np.argmax's result is intp, which is int64 on 64-bit platforms",
+    "tinygrad_np.dtypes.x_as_array__mutmut_16": "'XXiuXX': a dtype kind is one character, never 'X'",
+    "tinygrad_np.dtypes.x_as_array__mutmut_25": _FRESH,
+    "tinygrad_np.dtypes.x_as_array__mutmut_27": _FRESH,
+    "tinygrad_np.dtypes.x_as_array__mutmut_28": _FRESH,
+    "tinygrad_np.autograd.x_fit_gradient__mutmut_23": "'XXfiubXX': a dtype kind is one character, never 'X'",
+    "tinygrad_np.autograd.x_store_leaf_grads__mutmut_9":
+        "copy when *not* seen before: the first leaf gets the copy instead of the second, still no two leaves share",
+}
 
 KILLED, SURVIVED = {1, 3, 36, -24, 24, 152, 255, -11, -9}, {0}   # mutmut's exit codes (timeouts count as kills)
 
