@@ -68,3 +68,24 @@ def test_against_torch():
             torch.tensor(a).sum(bad)
         with pytest.raises(IndexError):
             tg.tensor(a).sum(bad)
+
+
+# ---- movement errors: the op and the shapes are named --------------------------------------------------
+def test_expand_to_an_incompatible_shape_is_a_value_error_naming_both_shapes():
+    x = tg.tensor(np.ones((2, 3)))
+    with pytest.raises(ValueError, match=r"^expand: cannot expand shape \(2, 3\) to \(4, 3\)$"):
+        x.expand(4, 3)
+    np.testing.assert_array_equal(x.expand(5, 2, 3).numpy(), np.ones((5, 2, 3)))
+
+
+@pytest.mark.parametrize("shape, dim", [((2, 1), 2), ((2, 1), -3), ((), 1)])
+def test_squeeze_dim_out_of_range(shape, dim):
+    with pytest.raises(IndexError, match=rf"^squeeze: dim {dim} is out of range for a tensor of {len(shape)} "
+                                         r"dimensions$"):
+        tg.tensor(np.ones(shape)).squeeze(dim)
+
+
+def test_squeeze_in_range_like_torch_semantics():
+    x = tg.tensor(np.ones((2, 1, 3)))
+    assert x.squeeze(1).shape == (2, 3) and x.squeeze(0).shape == (2, 1, 3) and x.squeeze(-2).shape == (2, 3)
+    assert x.squeeze().shape == (2, 3) and tg.tensor(5.0).squeeze(0).shape == ()

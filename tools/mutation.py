@@ -70,6 +70,9 @@ EQUIVALENT: dict[str, str] = {
     "tinygrad_np.ops.binary.xǁMatMulǁforward__mutmut_18":
         "y.ndim > 2 instead of > 1: for a 2-D y, shape[0] is shape[-2]",
     "tinygrad_np.ops.reduce.xǁArgReduceǁforward__mutmut_2": "default keepdim: every caller passes keepdim",
+    "tinygrad_np.ops.movement.xǁStackǁforward__mutmut_1": "default dim: tg.stack always passes dim",
+    "tinygrad_np.ops.tensor_api.xǁ_TensorMethodsǁmax__mutmut_7":
+        "drops keepdim=False, which is AMax's default anyway",
     "tinygrad_np.tensor.xǁTensorǁ__init____mutmut_21":
         "a leaf's _out_index: read only for tensors with a grad_fn, which __init__ never makes",
     "tinygrad_np.tensor.xǁTensorǁ_arg__mutmut_8": "np.argmax's result is intp, which is int64 on 64-bit platforms",
