@@ -76,6 +76,9 @@ EQUIVALENT: dict[str, str] = {
     "tinygrad_np.ops.movement.xǁGetItemǁbackward__mutmut_5":
         "float64 zeros for the scattered gradient: the engine casts it back to the input's dtype; only repeated "
         "indices could differ, in the last bit, and float64 is the more accurate sum",
+    "tinygrad_np.ops.conv.xǁConvolutionǁbackward__mutmut_101":
+        "a float64 scratch buffer for dcols: a float32 input gradient agrees to float32 rounding; only memory "
+        "and time change, which benchmarks/ measure, not unit tests",
     "tinygrad_np.tensor.xǁTensorǁ__init____mutmut_21":
         "a leaf's _out_index: read only for tensors with a grad_fn, which __init__ never makes",
     "tinygrad_np.tensor.xǁTensorǁ_arg__mutmut_8": "np.argmax's result is intp, which is int64 on 64-bit platforms",
