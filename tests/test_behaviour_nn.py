@@ -267,3 +267,78 @@ def test_batch_norm_against_torch():
         ours.eval(), theirs.eval()
         np.testing.assert_allclose(ours(tg.tensor(x)).numpy(), theirs(torch.tensor(x)).detach().numpy(),
                                    rtol=1e-10, atol=1e-12)
+
+
+# ---- the wrappers' argument checks: each names the op and the shapes ------------------------------------
+def _t(*shape, dtype=np.float64):
+    return tg.tensor(np.ones(shape, dtype))
+
+
+WRAPPER_ERRORS = [
+    (lambda: F.linear(_t(2, 3), _t(4, 5)), ValueError,
+     r"^linear: input of shape \(2, 3\) does not match weight of shape \(4, 5\) \(expected input \(\.\.\., 5\)\)$"),
+    (lambda: F.linear(_t(), _t(4, 5)), ValueError, r"^linear: input of shape \(\) does not match"),
+    (lambda: F.linear(_t(2, 5), _t(4, 5), _t(5)), ValueError,
+     r"^linear: bias of shape \(5,\) does not match weight \(4, 5\)$"),
+    (lambda: F.one_hot(_t(3)), TypeError, r"^one_hot: expected integer class indices, got dtype float64$"),
+    (lambda: F.one_hot(tg.tensor(np.zeros(0, np.int64))), ValueError, r"^one_hot: cannot infer num_classes"),
+    (lambda: F.one_hot(tg.tensor([0, 3]), 3), ValueError, r"^one_hot: class index 3 is outside \[0, 3\)$"),
+    (lambda: F.one_hot(tg.tensor([-1, 1]), 3), ValueError, r"^one_hot: class index -1 is outside \[0, 3\)$"),
+    (lambda: F.batch_norm(_t(3), None, None), ValueError, r"^batch_norm: expected input of shape \(N, C, \.\.\.\)"),
+    (lambda: F.cross_entropy(_t(2, 3), _t(2)), TypeError,
+     r"^cross_entropy: target must hold integer class indices \(e\.g\. int64\), got dtype float64$"),
+    (lambda: F.nll_loss(_t(2, 3), None), TypeError, r"^nll_loss: target must hold integer .* got None$"),
+    (lambda: F.cross_entropy(_t(), tg.tensor(0)), ValueError, r"^cross_entropy: input must have a class dimension"),
+    (lambda: F.cross_entropy(_t(2, 3), tg.tensor([0, 1, 2])), ValueError,
+     r"^cross_entropy: target of shape \(3,\) does not match input of shape \(2, 3\) \(expected target shape "
+     r"\(2,\): one class index per row\)$"),
+    (lambda: F.cross_entropy(_t(2, 3), tg.tensor([0, 3])), ValueError,
+     r"^cross_entropy: target holds class 3, outside \[0, 3\) for input with 3 classes$"),
+    (lambda: F.nll_loss(_t(2, 3), tg.tensor([-2, 1])), ValueError, r"^nll_loss: target holds class -2, outside"),
+    (lambda: F.cross_entropy(_t(2, 3), tg.tensor([0, 1]), weight=np.ones(2)), ValueError,
+     r"^cross_entropy: weight must have shape \(3,\) \(one per class\), got \(2,\)$"),
+    (lambda: F.cross_entropy(_t(2, 3, dtype=np.int64), tg.tensor([0, 1])), TypeError,
+     r"^cross_entropy: input must be floating point, got dtype int64$"),
+    (lambda: F.mse_loss(_t(2), np.array(["a", "b"])), TypeError, r"unsupported dtype <U1"),
+    (lambda: F.mse_loss(_t(2), _t(2, 1)), ValueError,
+     r"^mse_loss: target of shape \(2, 1\) differs from input of shape \(2,\)"),
+    (lambda: F.binary_cross_entropy(_t(2), _t(2), weight=np.ones(3)), ValueError,
+     r"^binary_cross_entropy: weight of shape \(3,\) does not broadcast to input of shape \(2,\)$"),
+    (lambda: F.binary_cross_entropy_with_logits(_t(2), _t(2), pos_weight=np.ones(3)), ValueError,
+     r"^binary_cross_entropy_with_logits: pos_weight of shape \(3,\) does not broadcast"),
+    (lambda: F.binary_cross_entropy(tg.tensor([0.5, 1.5]), _t(2)), ValueError,
+     r"^binary_cross_entropy: input must hold probabilities in \[0, 1\], got values in \[0\.5, 1\.5\]"),
+]
+
+
+@pytest.mark.parametrize("fn, error, message", WRAPPER_ERRORS, ids=[m[1:30] for _, _, m in WRAPPER_ERRORS])
+def test_wrapper_errors_name_the_op_and_shapes(fn, error, message):
+    with pytest.raises(error, match=message):
+        fn()
+
+
+def test_one_hot_and_ignore_index_behaviour():
+    np.testing.assert_array_equal(F.one_hot(tg.tensor([2, 0])).numpy(), [[0, 0, 1], [1, 0, 0]])
+    assert F.one_hot(tg.tensor([[1]]), 4).shape == (1, 1, 4) and F.one_hot(np.array([1])).dtype == np.int64
+    x = rng.standard_normal((3, 4))
+    xt = tg.tensor(x, requires_grad=True)
+    loss = F.cross_entropy(xt, tg.tensor([1, -100, 3]))             # the default ignore_index is -100
+    logp = x - np.log(np.exp(x).sum(1, keepdims=True))
+    assert loss.item() == pytest.approx(-(logp[0, 1] + logp[2, 3]) / 2, rel=1e-12)
+    loss.backward()
+    np.testing.assert_array_equal(xt.grad.numpy()[1], np.zeros(4))
+    assert F.cross_entropy(tg.tensor(x), tg.tensor([-100, -100, -100])).numpy() != \
+        F.cross_entropy(tg.tensor(x), tg.tensor([-100, -100, -100])).numpy()          # all ignored: nan
+
+
+def test_cross_entropy_on_one_sample_and_on_images():
+    x = rng.standard_normal(4)
+    loss = F.cross_entropy(tg.tensor(x), tg.tensor(2))                # (C,) logits, a 0-d target
+    assert loss.item() == pytest.approx(np.log(np.exp(x).sum()) - x[2], rel=1e-12)
+    imgs = rng.standard_normal((2, 3, 2, 2))
+    t = np.array([[[0, 1], [2, 0]], [[1, 1], [0, 2]]])
+    per = F.cross_entropy(tg.tensor(imgs), tg.tensor(t), reduction="none")
+    logp = imgs - np.log(np.exp(imgs).sum(1, keepdims=True))
+    want = -np.take_along_axis(logp, t[:, None], axis=1)[:, 0]
+    assert per.shape == (2, 2, 2)
+    np.testing.assert_allclose(per.numpy(), want, rtol=1e-12)
