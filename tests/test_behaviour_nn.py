@@ -342,3 +342,41 @@ def test_cross_entropy_on_one_sample_and_on_images():
     want = -np.take_along_axis(logp, t[:, None], axis=1)[:, 0]
     assert per.shape == (2, 2, 2)
     np.testing.assert_allclose(per.numpy(), want, rtol=1e-12)
+
+
+def test_float32_losses_stay_float32_with_ignored_targets_and_when_all_are_ignored():
+    x = tg.tensor(rng.standard_normal((3, 4)).astype(np.float32))
+    some = F.cross_entropy(x, tg.tensor([1, -100, 3]))
+    assert some.dtype == np.float32
+    none_left = F.cross_entropy(x, tg.tensor([-100, -100, -100]))
+    assert none_left.dtype == np.float32 and np.isnan(none_left.item())
+    assert F.nll_loss(x, tg.tensor([-100, -100, -100])).dtype == np.float32
+
+
+def test_an_ignore_index_between_the_targets_that_no_target_uses():
+    x = rng.standard_normal((2, 4))
+    plain = F.cross_entropy(tg.tensor(x), tg.tensor([0, 2]))
+    np.testing.assert_allclose(F.cross_entropy(tg.tensor(x), tg.tensor([0, 2]), ignore_index=1).numpy(),
+                               plain.numpy(), rtol=1e-15)
+
+
+def test_batch_norm_layer_dtypes_names_and_argument_check():
+    bn = tg.nn.BatchNorm1d(3)
+    assert bn.weight.dtype == bn.bias.dtype == bn.running_mean.dtype == bn.running_var.dtype == np.float32
+    assert bn.num_batches_tracked.dtype == np.int64
+    assert set(bn.state_dict()) == {"weight", "bias", "running_mean", "running_var", "num_batches_tracked"}
+    plain = tg.nn.BatchNorm2d(2, affine=False, track_running_stats=False)
+    assert plain.weight is None and plain.bias is None and plain.num_batches_tracked is None
+    assert plain.state_dict() == {}
+    for bad in (0, 2.5):
+        with pytest.raises(ValueError, match=r"^BatchNorm1d: num_features must be a positive integer"):
+            tg.nn.BatchNorm1d(bad)
+
+
+def test_unbatched_conv2d_with_padding_on_a_non_square_image():
+    x = rng.standard_normal((2, 4, 6))                        # (C, H, W), H != W
+    w = rng.standard_normal((3, 2, 3, 3))
+    single = F.conv2d(tg.tensor(x), tg.tensor(w), padding=(1, 2))
+    batched = F.conv2d(tg.tensor(x[None]), tg.tensor(w), padding=(1, 2))
+    assert single.shape == (3, 4, 8)
+    np.testing.assert_allclose(single.numpy(), batched.numpy()[0], rtol=1e-12)
