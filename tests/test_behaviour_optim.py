@@ -154,3 +154,38 @@ def test_resumed_schedule_matches_torch():
 def test_schedulers_need_an_optimizer():
     with pytest.raises(TypeError, match=r"^StepLR: expected an Optimizer, got list$"):
         StepLR([param()], step_size=1)
+
+
+def test_load_state_dict_needs_both_parts():
+    opt = optim.SGD([param()], lr=0.1)
+    for bad in ({"param_groups": []}, {"state": {}}, [1, 2]):
+        with pytest.raises(ValueError, match=r"^SGD\.load_state_dict: expected a dict with 'state' and 'param_groups'"):
+            opt.load_state_dict(bad)
+
+
+def test_amsgrad_state_uses_pytorchs_name():
+    p = param()
+    opt = optim.Adam([p], lr=0.1, amsgrad=True)
+    p.grad = tg.Tensor(np.ones(2))
+    opt.step()
+    assert set(opt.state_dict()["state"][0]) == {"step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq"}
+    late = optim.Adam([p], lr=0.1)
+    p.grad = tg.Tensor(np.ones(2))
+    late.step()
+    late.param_groups[0]["amsgrad"] = True                   # switched on after the first step
+    late.step()
+    assert "max_exp_avg_sq" in late.state_dict()["state"][0]
+
+
+def test_scheduler_state_dict_is_a_copy_both_ways():
+    sched = StepLR(two_group_opt(), step_size=2)
+    sd = sched.state_dict()
+    sd["base_lrs"][0] = 99.0
+    assert sched.base_lrs == [0.1, 0.4]
+    fresh = StepLR(two_group_opt(), step_size=2)
+    given = sched.state_dict()
+    fresh.load_state_dict(given)
+    given["base_lrs"][0] = 42.0
+    assert fresh.base_lrs == [0.1, 0.4]
+    fresh.load_state_dict({"base_lrs": (0.3, 0.6)})           # tuples (as a file may give back) become lists
+    assert fresh.base_lrs == [0.3, 0.6] and isinstance(fresh.base_lrs, list)

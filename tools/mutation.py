@@ -57,6 +57,8 @@ _UNNEEDED = ("computes a gradient for an input that needs none; the engine drops
              "whose needs_input_grad is False, so only time changes")
 _FRESH = ("copy= when casting an array np.asarray just made from Python data (a list or scalar): nobody else "
           "holds it, so a copy changes only time")
+_DEAD = ("only _step_count == 1 outside the construction step reaches CosineAnnealingLR's closed-form branch "
+         "(PyTorch's, for a first step() at t > 0), and construction always takes that step: unreachable")
 EQUIVALENT: dict[str, str] = {
     "tinygrad_np.ops.unary.xǁSigmoidOpǁforward__mutmut_8": "copy= of astype on np.where's fresh result",
     "tinygrad_np.ops.unary.xǁSigmoidOpǁforward__mutmut_20": "copy= of astype on np.where's fresh result",
@@ -83,6 +85,14 @@ EQUIVALENT: dict[str, str] = {
     "tinygrad_np.ops.layers.xǁBatchNormOpǁbackward__mutmut_13": _UNNEEDED,
     "tinygrad_np.ops.layers.xǁBatchNormOpǁforward__mutmut_2": "default momentum: batch_norm always passes it",
     "tinygrad_np.nn.batchnorm.xǁ_BatchNormǁ__init____mutmut_71": "np.array(0) is int64 on 64-bit platforms",
+    "tinygrad_np.optim.adam.x_lerp___mutmut_7": "weight <= 0.5: at exactly 0.5 both branches give the same float",
+    "tinygrad_np.optim.sgd.xǁSGDǁ_update__mutmut_63": "picks the other scratch buffer for lr·d; same values",
+    "tinygrad_np.optim.lr_scheduler.xǁLRSchedulerǁ__init____mutmut_33": "None instead of False: both falsy",
+    "tinygrad_np.optim.lr_scheduler.xǁCosineAnnealingLRǁget_lr__mutmut_18": "t−1+T ≡ t−1−T (mod 2T)",
+    "tinygrad_np.optim.lr_scheduler.xǁLRSchedulerǁ__init____mutmut_30": _DEAD,
+    "tinygrad_np.optim.lr_scheduler.xǁLRSchedulerǁstep__mutmut_3": _DEAD,
+    "tinygrad_np.optim.lr_scheduler.xǁCosineAnnealingLRǁget_lr__mutmut_9": _DEAD,
+    "tinygrad_np.optim.lr_scheduler.xǁCosineAnnealingLRǁget_lr__mutmut_15": _DEAD,
     "tinygrad_np.tensor.xǁTensorǁ__init____mutmut_21":
         "a leaf's _out_index: read only for tensors with a grad_fn, which __init__ never makes",
     "tinygrad_np.tensor.xǁTensorǁ_arg__mutmut_8": "np.argmax's result is intp, which is int64 on 64-bit platforms",
