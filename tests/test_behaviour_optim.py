@@ -189,3 +189,35 @@ def test_scheduler_state_dict_is_a_copy_both_ways():
     assert fresh.base_lrs == [0.1, 0.4]
     fresh.load_state_dict({"base_lrs": (0.3, 0.6)})           # tuples (as a file may give back) become lists
     assert fresh.base_lrs == [0.3, 0.6] and isinstance(fresh.base_lrs, list)
+
+
+def test_defaults_are_pytorchs():
+    p = param()
+    assert {k: optim.AdamW([p]).param_groups[0][k] for k in ("lr", "betas", "eps", "weight_decay", "amsgrad")} == \
+        {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 1e-2, "amsgrad": False}
+    assert optim.Adam([p]).param_groups[0]["lr"] == 1e-3 and optim.Adam([p]).param_groups[0]["weight_decay"] == 0
+    g = optim.RMSprop([p]).param_groups[0]
+    assert (g["lr"], g["alpha"], g["eps"], g["momentum"], g["centered"]) == (1e-2, 0.99, 1e-8, 0, False)
+
+
+def test_rmsprop_state_names_when_options_are_switched_on_later():
+    p = param()
+    opt = optim.RMSprop([p], lr=0.01, centered=True)
+    p.grad = tg.Tensor(np.ones(2))
+    opt.step()
+    assert set(opt.state_dict()["state"][0]) == {"step", "square_avg", "grad_avg"}
+    opt.param_groups[0]["momentum"] = 0.5
+    opt.step()
+    assert set(opt.state_dict()["state"][0]) == {"step", "square_avg", "grad_avg", "momentum_buffer"}
+
+
+def test_loaded_state_takes_the_parameter_dtype():
+    p = nn.Parameter(np.ones(2, np.float32))
+    opt = optim.Adam([p], lr=0.1)
+    p.grad = tg.Tensor(np.ones(2, np.float32))
+    opt.step()
+    sd = opt.state_dict()
+    sd["state"][0]["exp_avg"] = np.full(2, 0.5)                     # float64, as another program may save it
+    opt.load_state_dict(sd)
+    assert opt.state[p]["exp_avg"].dtype == np.float32
+    np.testing.assert_array_equal(opt.state[p]["exp_avg"], [0.5, 0.5])
