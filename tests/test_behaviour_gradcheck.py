@@ -114,3 +114,12 @@ def test_a_correct_op_with_several_outputs_passes_and_a_wrong_second_output_is_c
     for fast in (False, True):
         assert tg.gradcheck(TwoOut.apply, [x4()], fast_mode=fast)
         assert not tg.gradcheck(TwoOutWrong.apply, [x4()], fast_mode=fast, raise_exception=False)
+
+
+def test_a_0d_output_and_the_exact_messages():
+    assert tg.gradcheck(lambda a: (a * a).sum(), [x4()])
+    assert tg.gradcheck(lambda a: (a * a).sum(), [x4()], fast_mode=True)
+    with pytest.raises(ValueError, match=r"^gradcheck: fn's outputs do not depend on any input that requires grad$"):
+        tg.gradcheck(lambda a: tg.tensor([1.0]), [x4()])
+    with pytest.raises(tg.GradcheckError, match=r"rerun with fast_mode=False to find the index$"):
+        tg.gradcheck(scaled_by(3.0, 0.5), [x4()], fast_mode=True)

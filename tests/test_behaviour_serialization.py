@@ -136,3 +136,13 @@ def test_a_corrupt_member_is_reported_as_corrupt_naming_the_file(tmp_path):
 def test_load_accepts_path_objects_and_strings(tmp_path):
     tg.save({"a": 1}, str(tmp_path / "s.npz"))
     assert tg.load(tmp_path / "s.npz") == {"a": 1} == tg.load(str(tmp_path / "s.npz"))
+
+
+def test_file_layout_bare_value_member_and_format_version(tmp_path):
+    tg.save(np.arange(3.0), tmp_path / "v.npz")
+    with np.load(tmp_path / "v.npz") as z:
+        assert sorted(z.files) == ["__tinygrad_np__", "value"]
+        assert json.loads(str(z["__tinygrad_np__"]))["format"] == 1
+    with pytest.raises(TypeError, match=r"save stores nested dicts, lists and tuples of arrays, Tensors, numbers, "
+                                        r"strings, bools and None$"):
+        tg.save({"f": print}, tmp_path / "x.npz")
