@@ -311,7 +311,8 @@ WRAPPER_ERRORS = [
 ]
 
 
-@pytest.mark.parametrize("fn, error, message", WRAPPER_ERRORS, ids=[m[1:30] for _, _, m in WRAPPER_ERRORS])
+@pytest.mark.parametrize("fn, error, message", WRAPPER_ERRORS,
+                         ids=[f"{i}-{m[1:m.index(':')]}" for i, (_, _, m) in enumerate(WRAPPER_ERRORS)])
 def test_wrapper_errors_name_the_op_and_shapes(fn, error, message):
     with pytest.raises(error, match=message):
         fn()
