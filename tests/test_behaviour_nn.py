@@ -4,6 +4,8 @@ grad), one channel, eval mode, wrongly shaped running statistics.
 
 Oracles: closed forms written in NumPy float64 below (tolerance 1e-12 relative for float64 inputs,
 1e-6 for float32 ones: float32 rounding), and PyTorch where installed (same tolerances)."""
+import re
+
 import numpy as np
 import pytest
 
@@ -312,7 +314,7 @@ WRAPPER_ERRORS = [
 
 
 @pytest.mark.parametrize("fn, error, message", WRAPPER_ERRORS,
-                         ids=[f"{i}-{m[1:m.index(':')]}" for i, (_, _, m) in enumerate(WRAPPER_ERRORS)])
+                         ids=[f"{i}-{re.sub(r'[^a-z_]', '', m.split(':')[0])}" for i, (_, _, m) in enumerate(WRAPPER_ERRORS)])
 def test_wrapper_errors_name_the_op_and_shapes(fn, error, message):
     with pytest.raises(error, match=message):
         fn()
