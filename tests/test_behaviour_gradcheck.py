@@ -123,3 +123,9 @@ def test_a_0d_output_and_the_exact_messages():
         tg.gradcheck(lambda a: tg.tensor([1.0]), [x4()])
     with pytest.raises(tg.GradcheckError, match=r"rerun with fast_mode=False to find the index$"):
         tg.gradcheck(scaled_by(3.0, 0.5), [x4()], fast_mode=True)
+
+
+def test_zero_tolerance_accepts_an_exact_match():
+    """|backprop − numerical| ≤ atol + rtol·|numerical| includes equality: with both tolerances 0, a gradient
+    that is exactly right (here 0 = 0) passes."""
+    assert tg.gradcheck(lambda a: a * 0.0, [x4()], atol=0.0, rtol=0.0)

@@ -103,6 +103,7 @@ EQUIVALENT: dict[str, str] = {
     "tinygrad_np.ops.im2col.x_im2col__mutmut_22":
         "float64 columns when no buffer is passed: values agree to the input's rounding; only memory and time "
         "change (conv always passes its own buffer)",
+    "tinygrad_np.gradcheck.x_gradcheck__mutmut_143": "reshape(-2): NumPy 2 takes any negative size as 'infer'",
     "tinygrad_np.tensor.xǁTensorǁ__init____mutmut_21":
         "a leaf's _out_index: read only for tensors with a grad_fn, which __init__ never makes",
     "tinygrad_np.tensor.xǁTensorǁ_arg__mutmut_8": "np.argmax's result is intp, which is int64 on 64-bit platforms",
