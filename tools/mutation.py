@@ -6,7 +6,7 @@ generate every mutant, draws a fixed-seed sample per file, runs the sample (each
 tests that reach the mutated function), and prints the score per file as a Markdown table.
 
     python -m venv /tmp/mut && /tmp/mut/bin/pip install numpy pillow pytest hypothesis mutmut==3.8.1
-    nice -n 10 /tmp/mut/bin/python tools/mutation.py --sample 60 --jobs 2
+    nice -n 10 /tmp/mut/bin/python tools/mutation.py --sample 30 --jobs 2
 
 Run it with a Python that has mutmut but *not* an installed tinygrad_np (mutmut imports the mutated copy
 from its scratch directory; an editable install would shadow it). See docs/testing.md for the habit, the
@@ -178,7 +178,7 @@ def run_group(group: str, files: list, sample: int, seed: int, jobs: int, work: 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("files", nargs="*", help="core files (default: every file of GROUPS)")
-    parser.add_argument("--sample", type=int, default=60, help="mutants drawn per file (default 60)")
+    parser.add_argument("--sample", type=int, default=30, help="mutants drawn per file (default 30)")
     parser.add_argument("--seed", type=int, default=19, help="sampling seed (default 19)")
     parser.add_argument("--jobs", type=int, default=2, help="mutants run at once (default 2)")
     parser.add_argument("--rev", help="test this commit (git archive) instead of the working tree")
