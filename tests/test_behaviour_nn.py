@@ -383,3 +383,8 @@ def test_unbatched_conv2d_with_padding_on_a_non_square_image():
     batched = F.conv2d(tg.tensor(x[None]), tg.tensor(w), padding=(1, 2))
     assert single.shape == (3, 4, 8)
     np.testing.assert_allclose(single.numpy(), batched.numpy()[0], rtol=1e-12)
+
+
+def test_unbatched_conv2d_kernel_taller_than_the_image_is_refused_naming_both_sizes():
+    with pytest.raises(ValueError, match=r"larger than the padded input 2x6"):
+        F.conv2d(tg.tensor(np.ones((1, 2, 6))), tg.tensor(np.ones((1, 1, 3, 1))))
