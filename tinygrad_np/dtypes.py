@@ -28,6 +28,7 @@ bool_ = np.dtype(np.bool_)
 default_float = float32
 
 _KINDS = "fiub"
+_INT64_MAX = np.iinfo(np.int64).max
 
 
 def check_dtype(dtype: DTypeLike, op: str) -> np.dtype:
@@ -100,6 +101,8 @@ def as_array(data: Any, dtype: DTypeLike = None, op: str = "tensor") -> np.ndarr
             if arr.dtype.kind == "f":
                 arr = arr.astype(default_float)
             elif arr.dtype.kind in "iu":
+                if arr.dtype == np.uint64 and arr.size and arr.max() > _INT64_MAX:   # a Python int >= 2**63
+                    raise ValueError(f"{op}: integer {arr.max()} does not fit in int64 (overflow)")
                 arr = arr.astype(np.int64, copy=False)
     if dtype is not None:
         dt = check_dtype(dtype, op)

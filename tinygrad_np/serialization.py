@@ -130,7 +130,7 @@ def load(path: PathLike) -> Any:
     try:
         tree = json.loads(str(members.pop(MANIFEST)))["tree"]
         return _decode(tree, members)
-    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as e:
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as e:   # e.g. a list item not a dict
         raise ValueError(f"load: {path} has a damaged structure description ({type(e).__name__}: {e})") from None
     except RecursionError:                   # a description nested thousands deep: no state dict is
         raise ValueError(f"load: {path} has a damaged structure description (nested too deeply)") from None

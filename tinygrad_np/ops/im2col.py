@@ -54,9 +54,11 @@ def slab(xp: np.ndarray, i: int, j: int, stride: Pair, dilation: Pair, out_hw: P
 
 
 def plane_contiguous(x: np.ndarray) -> bool:
-    """Is every (H, W) plane one C-ordered run, so that rows continue into the next row in memory?"""
+    """Is every (H, W) plane one C-ordered run, so that rows continue into the next row in memory?
+    Both strides are checked even for one-column planes: the wide copy steps along the run with
+    strides[3], which NumPy leaves arbitrary (negative, or a wider parent's) on a width-1 view."""
     item = x.itemsize
-    return x.shape[3] <= 1 or (x.strides[3] == item and x.strides[2] == x.shape[3] * item)
+    return x.strides[3] == item and x.strides[2] == x.shape[3] * item
 
 
 def wide_columns(xp_shape: tuple, kernel: Pair, dilation: Pair, out_hw: Pair) -> Tuple[int, int]:

@@ -54,12 +54,12 @@ class Optimizer:
             if not isinstance(p, Tensor):
                 raise TypeError(f"{name}: can only optimize Tensors, but one of the params is {type(p).__name__}")
             if p.grad_fn is not None:
-                raise ValueError(f"{name}: cannot optimize a non-leaf Tensor (shape {p.shape}); pass leaves "
+                raise ValueError(f"{name}: cannot optimize a non-leaf Tensor (shape {p._data.shape}); pass leaves "
                                  "such as model.parameters()")
             if p._data.dtype.kind != "f":
                 raise TypeError(f"{name}: can only optimize floating-point tensors, got dtype {p._data.dtype}")
             if id(p) in existing:
-                raise ValueError(f"{name}: a parameter (shape {p.shape}) appears in more than one place")
+                raise ValueError(f"{name}: a parameter (shape {p._data.shape}) appears in more than one place")
             existing.add(id(p))
         group["params"] = params
         for key, value in self.defaults.items():

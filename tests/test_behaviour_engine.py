@@ -1,0 +1,436 @@
+"""The engine's conversions and bookkeeping, seen through the public API: what a user's `tg.Function`
+may return from forward and backward (Python floats, NumPy scalars, None, nested lists, broadcast
+shapes), how gradients reach leaves (accumulated, never aliased), and the engine's errors.
+Each expected value is a closed form written out in the test."""
+import numpy as np
+import pytest
+
+import tinygrad_np as tg
+
+
+def leaf(values, dtype=np.float32):
+    return tg.tensor(np.asarray(values, dtype), requires_grad=True)
+
+
+# ---- what forward may return -------------------------------------------------------------------------
+class SquareAsPythonFloats(tg.Function):
+    """x**2 for 0-d x, forward and backward both returning Python floats."""
+    @staticmethod
+    def forward(ctx, x):
+        ctx.x = float(x)
+        return float(x * x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return 2.0 * ctx.x * float(grad)
+
+
+def test_python_floats_from_forward_and_backward_become_arrays():
+    x = tg.tensor(np.float32(3.0), requires_grad=True)
+    y = SquareAsPythonFloats.apply(x)
+    assert isinstance(y, tg.Tensor) and y.shape == () and y.item() == 9.0
+    assert y.requires_grad and y.grad_fn is not None
+    y.backward()
+    assert x.grad.dtype == np.float32 and x.grad.shape == ()   # cast to the input's dtype and shape
+    assert x.grad.item() == 6.0
+
+
+class Double(tg.Function):
+    """2x, returning its result as a NumPy scalar for 0-d input (what x * 2 gives for a 0-d array)."""
+    @staticmethod
+    def forward(ctx, x):
+        return x.dtype.type(x * 2)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * 2
+
+
+def test_forward_returning_a_numpy_scalar_keeps_its_dtype_and_records():
+    x = tg.tensor(np.float32(1.5), requires_grad=True)
+    y = Double.apply(x)
+    assert y.dtype == np.float32 and y.item() == 3.0 and y.requires_grad
+    (y * y).backward()                                      # d(4x^2)/dx = 8x = 12
+    assert x.grad.item() == pytest.approx(12.0)
+
+
+class IntegerOut(tg.Function):
+    @staticmethod
+    def forward(ctx, x):
+        return (x > 0).astype(np.int64)
+
+    @staticmethod
+    def backward(ctx, grad):
+        raise AssertionError("never called: an integer output is not differentiable")
+
+
+def test_an_integer_output_is_not_recorded():
+    y = IntegerOut.apply(leaf([-1.0, 2.0]))
+    assert y.dtype == np.int64 and not y.requires_grad and y.grad_fn is None
+    np.testing.assert_array_equal(y.numpy(), [0, 1])
+
+
+# ---- what backward may return ------------------------------------------------------------------------
+class NoGradient(tg.Function):
+    @staticmethod
+    def forward(ctx, x):
+        return x.copy()
+
+    @staticmethod
+    def backward(ctx, grad):
+        return None
+
+
+def test_backward_returning_none_sends_nothing():
+    x = leaf([1.0, 2.0])
+    NoGradient.apply(x).sum().backward()
+    assert x.grad is None                                   # no gradient reached x at all
+    x2 = leaf([1.0, 2.0])
+    (NoGradient.apply(x2) + 3 * x2).sum().backward()        # the other path still arrives, unchanged
+    np.testing.assert_array_equal(x2.grad.numpy(), [3.0, 3.0])
+
+
+class TwoInputsOneNone(tg.Function):
+    """x * c for a constant tensor c: backward gives None for c."""
+    @staticmethod
+    def forward(ctx, x, c):
+        ctx.save_for_backward(c)
+        return x * c
+
+    @staticmethod
+    def backward(ctx, grad):
+        (c,) = ctx.saved_tensors
+        return grad * c, None
+
+
+def test_backward_none_for_one_input_leaves_that_input_without_grad():
+    x, c = leaf([1.0, 2.0]), leaf([5.0, 7.0])
+    TwoInputsOneNone.apply(x, c).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [5.0, 7.0])
+    assert c.grad is None
+
+
+class NestedListGradient(tg.Function):
+    @staticmethod
+    def forward(ctx, x):
+        return x.sum()
+
+    @staticmethod
+    def backward(ctx, grad):
+        return [[1, 2], [3, 4]]                            # a nested Python list of ints
+
+
+def test_backward_returning_a_nested_list_becomes_an_array_of_the_input_dtype():
+    x = leaf(np.zeros((2, 2)), np.float64)
+    NestedListGradient.apply(x).backward()
+    assert x.grad.dtype == np.float64 and x.grad.shape == (2, 2)
+    np.testing.assert_array_equal(x.grad.numpy(), [[1, 2], [3, 4]])
+
+
+def test_size_one_axes_of_size_two_broadcasts_are_summed():
+    x = leaf([[1.0, 2.0, 3.0]])                    # (1, 3) broadcast along an axis of size 2
+    y = leaf([[1.0], [2.0]])                       # (2, 1) broadcast along an axis of size 3
+    w = tg.tensor(np.arange(6, dtype=np.float32).reshape(2, 3))
+    (x * w * y).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), (w.numpy() * y.numpy()).sum(axis=0, keepdims=True))
+    np.testing.assert_array_equal(y.grad.numpy(), (w.numpy() * x.numpy()).sum(axis=1, keepdims=True))
+
+
+def test_leading_broadcast_axes_are_summed_away():
+    x = leaf([1.0, 2.0, 3.0])                      # (3,) broadcast against (4, 2, 3)
+    w = tg.tensor(np.arange(24, dtype=np.float32).reshape(4, 2, 3))
+    (x * w).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), w.numpy().sum(axis=(0, 1)))
+
+
+class StringGradient(tg.Function):
+    @staticmethod
+    def forward(ctx, x):
+        return x * 1
+
+    @staticmethod
+    def backward(ctx, grad):
+        return np.array(["a", "b"])
+
+
+def test_a_non_numeric_gradient_is_refused_naming_the_op():
+    x = leaf([1.0, 2.0])
+    with pytest.raises(TypeError, match="StringGradient"):
+        StringGradient.apply(x).sum().backward()
+
+
+class TooManyGradients(tg.Function):
+    @staticmethod
+    def forward(ctx, x):
+        return x * 1
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, grad
+
+
+def test_backward_returning_too_many_gradients_is_refused():
+    with pytest.raises(RuntimeError, match="TooManyGradients.backward returned 2 gradients for 1 inputs"):
+        TooManyGradients.apply(leaf([1.0])).sum().backward()
+
+
+# ---- several outputs ---------------------------------------------------------------------------------
+class SplitHalves(tg.Function):
+    """x (4,) -> (x[:2] * 2, x[2:] * 3, argmax index); the unused output's gradient is zeros."""
+    @staticmethod
+    def forward(ctx, x):
+        return x[:2] * 2, x[2:] * 3, np.argmax(x)
+
+    @staticmethod
+    def backward(ctx, g1, g2, g3):
+        assert g3 is not None and g3.dtype == np.int64  # zeros of the index output's dtype
+        return np.concatenate([g1 * 2, g2 * 3])
+
+
+def test_multi_output_only_floats_are_differentiable_and_unused_outputs_get_zeros():
+    x = leaf([1.0, 2.0, 3.0, 4.0])
+    a, b, idx = SplitHalves.apply(x)
+    assert a.requires_grad and b.requires_grad and not idx.requires_grad and idx.item() == 3
+    b.sum().backward()                                       # a is unused: its gradient is zeros
+    np.testing.assert_array_equal(x.grad.numpy(), [0.0, 0.0, 3.0, 3.0])
+
+
+def test_multi_output_without_grad_records_nothing():
+    with tg.no_grad():
+        a, b, idx = SplitHalves.apply(leaf([1.0, 2.0, 3.0, 4.0]))
+    assert not a.requires_grad and a.grad_fn is None and b.grad_fn is None
+
+
+def test_multi_output_second_output_gradient_goes_to_the_right_slot():
+    x = leaf([1.0, 2.0, 3.0, 4.0])
+    a, b, _ = SplitHalves.apply(x)
+    (a * tg.tensor([10.0, 100.0])).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [20.0, 200.0, 0.0, 0.0])
+
+
+# ---- leaf gradients: accumulated, never aliased ------------------------------------------------------
+def test_gradients_accumulate_over_backward_calls():
+    x = leaf([1.0, 2.0])
+    (x * x).sum().backward()
+    (x * 3).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [2.0 + 3.0, 4.0 + 3.0])
+
+
+def test_a_leaf_used_twice_gets_the_sum():
+    x = leaf([1.0, 2.0])
+    (x * 2 + x * 5).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [7.0, 7.0])
+
+
+def test_two_leaves_given_the_same_gradient_array_do_not_share_it():
+    a, b = leaf([1.0, 2.0]), leaf([3.0, 4.0])
+    ((a + b) * 2).sum().backward()                          # add's backward hands both one new array
+    a.grad.numpy()[0] = 99.0
+    np.testing.assert_array_equal(b.grad.numpy(), [2.0, 2.0])
+
+
+def test_the_seed_gradient_is_not_stored_by_reference():
+    x = leaf([1.0, 2.0])
+    seed = tg.tensor([5.0, 6.0])
+    x.backward(seed)                                         # a leaf's backward: the seed is its grad
+    seed.numpy()[0] = -1.0
+    np.testing.assert_array_equal(x.grad.numpy(), [5.0, 6.0])
+    y = leaf([1.0, 2.0])
+    seed2 = tg.tensor([5.0, 6.0])
+    (y + 1.0).backward(seed2)                                # add passes the seed array straight through
+    seed2.numpy()[0] = -1.0
+    np.testing.assert_array_equal(y.grad.numpy(), [5.0, 6.0])
+
+
+def test_a_gradient_that_is_a_view_is_copied_before_it_is_stored():
+    x = leaf(np.zeros(3))
+    big = tg.tensor(np.arange(6, dtype=np.float32))
+    x.backward(big[1:4])                                     # a view into big's memory
+    big.numpy()[:] = 0
+    np.testing.assert_array_equal(x.grad.numpy(), [1.0, 2.0, 3.0])
+
+
+def test_a_read_only_gradient_is_copied_so_later_accumulation_works():
+    x = leaf([1.0, 2.0])
+    ro = np.array([1.0, 1.0], np.float32)
+    ro.flags.writeable = False
+    NestedOnes.apply(x, ro).sum().backward()
+    assert x.grad.numpy().flags.writeable
+    x.grad.numpy()[0] = 5.0                                  # the stored gradient is the user's own
+    np.testing.assert_array_equal(ro, [1.0, 1.0])
+
+
+class NestedOnes(tg.Function):
+    """x * 1, whose backward returns the read-only constant it was given."""
+    @staticmethod
+    def forward(ctx, x, ro):
+        ctx.ro = ro
+        return x * 1
+
+    @staticmethod
+    def backward(ctx, grad):
+        return ctx.ro, None
+
+
+def test_zero_grad_set_to_none_false_gives_zeros_of_the_parameter_dtype():
+    lin = tg.nn.Linear(2, 1)
+    lin(tg.ones(3, 2)).sum().backward()
+    lin.zero_grad(set_to_none=False)
+    assert lin.weight.grad is not None and lin.weight.grad.dtype == lin.weight.dtype
+    assert not lin.weight.grad.requires_grad and lin.weight.grad.grad_fn is None   # a plain value, no graph
+    np.testing.assert_array_equal(lin.weight.grad.numpy(), np.zeros((1, 2)))
+    lin.zero_grad()
+    assert lin.weight.grad is None
+
+
+def test_a_freed_graph_is_refused_before_any_gradient_changes():
+    x = leaf([1.0, 2.0])
+    h = x * 2
+    y = (h * h).sum()
+    y.backward()
+    before = x.grad.numpy().copy()
+    with pytest.raises(RuntimeError, match=r"^backward: the graph through Sum was already freed by an earlier "
+                                            r"backward\(\); pass retain_graph=True to the first backward\(\)"):
+        y.backward()
+    with pytest.raises(RuntimeError, match=r"graph through Mul was already freed"):
+        (h * 1).sum().backward()                 # a new root on the freed graph: h's node is refused
+    np.testing.assert_array_equal(x.grad.numpy(), before)
+
+
+def test_a_gradient_of_the_wrong_shape_names_the_op_and_input():
+    class Bad(tg.Function):
+        @staticmethod
+        def forward(ctx, x, y):
+            return x + y
+
+        @staticmethod
+        def backward(ctx, grad):
+            return grad, np.ones((5,))
+
+    with pytest.raises(ValueError, match=r"Bad\.backward: gradient for input 1 has shape \(5,\)"):
+        Bad.apply(leaf([1.0, 2.0]), leaf([1.0, 2.0])).sum().backward()
+
+
+# ---- construction and read-out -----------------------------------------------------------------------
+def test_the_tensor_constructor_records_requires_grad_and_starts_without_grad():
+    x = tg.Tensor(np.ones(2, np.float32), requires_grad=True)
+    assert x.requires_grad and x.is_leaf and x.grad is None and x.grad_fn is None
+    (x * 3).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [3.0, 3.0])
+    assert not tg.Tensor(np.ones(2)).requires_grad
+
+
+@pytest.mark.parametrize("make", [tg.Tensor, tg.tensor])
+def test_only_float_tensors_can_require_grad_and_the_error_names_tensor(make):
+    with pytest.raises(TypeError, match=r"^tensor: only floating-point tensors can require grad, got dtype int64$"):
+        make([1, 2], requires_grad=True)
+
+
+def test_dtype_arguments_are_checked_naming_the_op():
+    with pytest.raises(TypeError, match=r"^tensor: 'not-a-dtype' is not a dtype$"):
+        tg.tensor([1.0], dtype="not-a-dtype")
+    with pytest.raises(TypeError, match=r"^tensor: float16 is not supported"):
+        tg.Tensor([1.0], dtype=np.float16)
+    with pytest.raises(TypeError, match=r"^tensor: unsupported dtype complex128"):
+        tg.tensor([1.0], dtype=np.complex128)
+    assert tg.tensor([1, 2], dtype="float64").dtype == np.float64
+
+
+def test_python_ints_become_int64_and_an_int_past_int64_is_refused():
+    """NumPy stores a Python int >= 2**63 as uint64; casting that to int64 wrapped it to a negative
+    number silently. PyTorch refuses such an int (overflow); so does tinygrad_np now."""
+    assert tg.tensor([1, 2]).dtype == np.int64 and tg.tensor(3).dtype == np.int64
+    assert tg.tensor([2 ** 63 - 1]).tolist() == [2 ** 63 - 1]
+    assert tg.tensor([np.uint64(5), np.uint64(7)]).tolist() == [5, 7]      # small unsigned values are fine
+    assert tg.tensor([np.uint8(200)]).tolist() == [200]
+    for data in ([2 ** 63], 2 ** 63, [np.uint64(2 ** 63)]):
+        with pytest.raises(ValueError, match="does not fit in int64"):
+            tg.tensor(data)
+        with pytest.raises(ValueError, match="does not fit in int64"):
+            tg.Tensor(data)
+
+
+def test_a_list_follows_the_list_rule_whatever_its_element_types():
+    """DESIGN.md: Python floats and lists of them become float32, Python ints int64; a list of NumPy
+    scalars is a list too (an ndarray or a bare NumPy scalar keeps its dtype)."""
+    assert tg.tensor([np.float64(1.5), np.float64(2.0)]).dtype == np.float32
+    assert tg.tensor([np.int32(1), np.int32(2)]).dtype == np.int64
+    assert tg.tensor([np.uint8(1)]).dtype == np.int64
+    assert tg.tensor([True, False]).dtype == np.bool_
+    assert tg.tensor(np.int32(3)).dtype == np.int32 and tg.tensor(np.array([1], np.int16)).dtype == np.int16
+
+
+def test_numpy_conversion_honours_dtype_and_copy():
+    t = tg.Tensor(np.arange(3, dtype=np.float32))
+    assert np.array(t, dtype=np.float64).dtype == np.float64              # a copy in the asked dtype
+    assert np.asarray(t, dtype=np.float64).dtype == np.float64
+    as32 = np.asarray(tg.Tensor(np.arange(3.0)), dtype=np.float32)
+    assert as32.dtype == np.float32                                         # not float64 by default
+    same = np.asarray(t, dtype=np.float32)
+    assert np.shares_memory(same, t.numpy())                               # no copy when none is needed
+    copied = np.array(t)
+    assert not np.shares_memory(copied, t.numpy()) and copied.dtype == np.float32
+
+
+def test_repr_shows_values_dtype_and_grad_fn():
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    assert repr(x * 2) == "tensor([2., 4.], dtype=float32, grad_fn=<Mul>)"
+    assert repr(x) == "tensor([1., 2.], dtype=float32, requires_grad=True)"
+    assert repr(tg.tensor([1, 2])) == "tensor([1, 2], dtype=int64)"
+
+
+@pytest.mark.parametrize("name", ["argmax", "argmin"])
+def test_argmax_argmin_like_numpy_with_int64_and_no_grad(name):
+    a = np.array([[3.0, -1.0, 7.0], [0.5, 9.0, -4.0]])
+    x = tg.tensor(a, requires_grad=True)
+    fn = getattr(np, name)
+    flat = getattr(x, name)()
+    assert flat.shape == () and flat.item() == fn(a) and flat.dtype == np.int64 and flat.requires_grad is False
+    for dim in (0, 1, -1):
+        out = getattr(x, name)(dim)
+        np.testing.assert_array_equal(out.numpy(), fn(a, axis=dim))
+        assert out.dtype == np.int64 and out.requires_grad is False and out.grad_fn is None
+        kept = getattr(x, name)(dim, keepdim=True)
+        np.testing.assert_array_equal(kept.numpy(), fn(a, axis=dim, keepdims=True))
+        assert getattr(x, name)(dim=dim, keepdim=False).shape == fn(a, axis=dim).shape
+    a32 = tg.tensor(np.array([[1, 5], [7, 2]], np.int32))
+    assert getattr(a32, name)(1).dtype == np.int64
+
+
+def test_sum_to_shape_reduces_broadcast_axes_and_names_the_op():
+    from tinygrad_np.autograd import sum_to_shape
+    g = np.arange(24.0).reshape(2, 3, 4)
+    np.testing.assert_array_equal(sum_to_shape(g, (3, 1)), g.sum(axis=(0, 2)).reshape(3, 1))
+    np.testing.assert_array_equal(sum_to_shape(g, (1, 3, 4)), g.sum(axis=0, keepdims=True))
+    assert sum_to_shape(g, (2, 3, 4)) is g
+    with pytest.raises(ValueError, match=r"^op\.backward: gradient for input 0 has shape \(2, 3, 4\), which does "
+                                         r"not match or broadcast to the input's shape \(2, 4\)$"):
+        sum_to_shape(g, (2, 4))
+    with pytest.raises(ValueError, match=r"^Conv\.backward: gradient for input 2 "):
+        sum_to_shape(g, (5, 2, 3, 4), "Conv", 2)
+
+
+class ValueAndPythonFloat(tg.Function):
+    """(2x, Σx as a Python float): a multi-output forward may return non-arrays too."""
+    @staticmethod
+    def forward(ctx, x):
+        return x * 2, float(x.sum())
+
+    @staticmethod
+    def backward(ctx, g1, g2):
+        return 2 * g1 + g2
+
+
+def test_multi_output_python_float_outputs_become_0d_arrays():
+    x = leaf([1.0, 2.0], np.float64)
+    doubled, total = ValueAndPythonFloat.apply(x)
+    assert total.shape == () and total.dtype == np.float64 and total.item() == 3.0 and total.requires_grad
+    (doubled.sum() + 10 * total).backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [12.0, 12.0])
+
+
+def test_a_node_repr_is_its_op_name():
+    x = leaf([1.0])
+    assert repr((x * 2).grad_fn) == "<Mul>" and repr((x + 1).grad_fn) == "<Add>"
+    assert repr(SquareAsPythonFloats.apply(tg.tensor(np.float32(2.0), requires_grad=True)).grad_fn) == \
+        "<SquareAsPythonFloats>"

@@ -1,0 +1,217 @@
+"""A sampled mutation-testing pass over the core, one group of core files at a time (mutmut 3).
+
+For every group (GROUPS below: core files with the test files that exercise them) this makes a scratch
+copy of the checkout, tells mutmut to mutate only those files and to run only those tests, lets mutmut
+generate every mutant, draws a fixed-seed sample per file, runs the sample (each mutant against the
+tests that reach the mutated function), and prints the score per file as a Markdown table.
+
+    python -m venv /tmp/mut && /tmp/mut/bin/pip install numpy pillow pytest hypothesis mutmut==3.8.1
+    nice -n 10 /tmp/mut/bin/python tools/mutation.py --sample 30 --jobs 2
+
+Run it with a Python that has mutmut but *not* an installed tinygrad_np (mutmut imports the mutated copy
+from its scratch directory; an editable install would shadow it). See docs/testing.md for the habit, the
+last scores and the equivalent mutants that EQUIVALENT lists (excluded from the score).
+"""
+from __future__ import annotations
+
+import argparse
+import configparser
+import datetime
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Core files in groups that share their tests: group -> (files, test files under tests/ that exercise
+# them). One mutmut run per group records which of these tests calls which function, and then runs
+# each mutant against only the tests that reach the mutated function (a few seconds each).
+GROUPS = {
+    "engine": (["dtypes", "autograd", "function", "tensor"],
+               ["test_engine", "test_core_function", "test_core_dtypes", "test_errors_core", "test_tensor",
+                "test_custom_ops_doc", "test_behaviour_engine"]),
+    "ops": (["ops/unary", "ops/binary", "ops/reduce", "ops/movement", "ops/tensor_api"],
+            ["test_ops_grad", "test_core_movement_grad", "test_torch_parity_core", "test_tensor",
+             "test_behaviour_ops"]),
+    "conv_pool": (["ops/conv", "ops/im2col", "ops/pool"],
+                  ["test_conv", "test_pool", "test_conv_pool_torch", "test_behaviour_conv_pool"]),
+    "nn": (["ops/layers", "ops/loss", "nn/functional", "nn/batchnorm"],
+           ["test_nn_layers", "test_nn_losses", "test_nn_module", "test_errors_core", "test_conv", "test_pool",
+            "test_behaviour_nn", "test_behaviour_conv_pool"]),
+    "optim": (["optim/optimizer", "optim/sgd", "optim/adam", "optim/adamw", "optim/rmsprop",
+               "optim/lr_scheduler"],
+              ["test_optim", "test_optim_lr_scheduler", "test_behaviour_optim"]),
+    "checks_files": (["gradcheck", "serialization"],
+                     ["test_gradcheck", "test_serialization", "test_behaviour_gradcheck",
+                      "test_behaviour_serialization"]),
+}
+GROUP_OF = {f"tinygrad_np/{f}.py": g for g, (files, _) in GROUPS.items() for f in files}
+
+# Mutants no test can kill because no behaviour changes; docs/testing.md gives the reason for each.
+# Names are mutmut's (module.function__mutmut_N) and hold for the commit the doc names.
+_UNNEEDED = ("computes a gradient for an input that needs none; the engine drops the gradients of inputs "
+             "whose needs_input_grad is False, so only time changes")
+_FRESH = ("copy= when casting an array np.asarray just made from Python data (a list or scalar): nobody else "
+          "holds it, so a copy changes only time")
+_DEAD = ("only _step_count == 1 outside the construction step reaches CosineAnnealingLR's closed-form branch "
+         "(PyTorch's, for a first step() at t > 0), and construction always takes that step: unreachable")
+_NO_OBJECTS = "allow_pickle on write: _encode refuses object arrays before any write, so it is never consulted"
+EQUIVALENT: dict[str, str] = {
+    "tinygrad_np.ops.unary.xǁSigmoidOpǁforward__mutmut_8": "copy= of astype on np.where's fresh result",
+    "tinygrad_np.ops.unary.xǁSigmoidOpǁforward__mutmut_20": "copy= of astype on np.where's fresh result",
+    "tinygrad_np.ops.unary.xǁLeakyReLUOpǁforward__mutmut_10":
+        "x > 0 vs x >= 0: at x = ±0 both branches give ±0 (0·slope keeps the sign), NaN takes the same branch",
+    "tinygrad_np.ops.binary.xǁSubǁbackward__mutmut_2": _UNNEEDED,
+    "tinygrad_np.ops.binary.xǁMulǁbackward__mutmut_7": _UNNEEDED,
+    "tinygrad_np.ops.binary.xǁDivǁbackward__mutmut_5": _UNNEEDED,
+    "tinygrad_np.ops.binary.xǁPowǁbackward__mutmut_11": "gy's initial value is returned only for an input "
+                                                          "that needs no gradient, which the engine drops",
+    "tinygrad_np.ops.binary.xǁMatMulǁforward__mutmut_18":
+        "y.ndim > 2 instead of > 1: for a 2-D y, shape[0] is shape[-2]",
+    "tinygrad_np.ops.reduce.xǁArgReduceǁforward__mutmut_2": "default keepdim: every caller passes keepdim",
+    "tinygrad_np.ops.movement.xǁStackǁforward__mutmut_1": "default dim: tg.stack always passes dim",
+    "tinygrad_np.ops.tensor_api.xǁ_TensorMethodsǁmax__mutmut_7":
+        "drops keepdim=False, which is AMax's default anyway",
+    "tinygrad_np.ops.movement.xǁGetItemǁbackward__mutmut_5":
+        "float64 zeros for the scattered gradient: the engine casts it back to the input's dtype; only repeated "
+        "indices could differ, in the last bit, and float64 is the more accurate sum",
+    "tinygrad_np.ops.conv.xǁConvolutionǁbackward__mutmut_101":
+        "a float64 scratch buffer for dcols: a float32 input gradient agrees to float32 rounding; only memory "
+        "and time change, which benchmarks/ measure, not unit tests",
+    "tinygrad_np.ops.layers.xǁLinearOpǁbackward__mutmut_21": _UNNEEDED,
+    "tinygrad_np.ops.layers.xǁBatchNormOpǁbackward__mutmut_13": _UNNEEDED,
+    "tinygrad_np.ops.layers.xǁBatchNormOpǁforward__mutmut_2": "default momentum: batch_norm always passes it",
+    "tinygrad_np.nn.batchnorm.xǁ_BatchNormǁ__init____mutmut_71": "np.array(0) is int64 on 64-bit platforms",
+    "tinygrad_np.optim.adam.x_lerp___mutmut_7": "weight <= 0.5: at exactly 0.5 both branches give the same float",
+    "tinygrad_np.optim.sgd.xǁSGDǁ_update__mutmut_63": "picks the other scratch buffer for lr·d; same values",
+    "tinygrad_np.optim.lr_scheduler.xǁLRSchedulerǁ__init____mutmut_33": "None instead of False: both falsy",
+    "tinygrad_np.optim.lr_scheduler.xǁCosineAnnealingLRǁget_lr__mutmut_18": "t−1+T ≡ t−1−T (mod 2T)",
+    "tinygrad_np.optim.lr_scheduler.xǁLRSchedulerǁ__init____mutmut_30": _DEAD,
+    "tinygrad_np.optim.lr_scheduler.xǁLRSchedulerǁstep__mutmut_3": _DEAD,
+    "tinygrad_np.optim.lr_scheduler.xǁCosineAnnealingLRǁget_lr__mutmut_9": _DEAD,
+    "tinygrad_np.optim.lr_scheduler.xǁCosineAnnealingLRǁget_lr__mutmut_15": _DEAD,
+    "tinygrad_np.serialization.x__write_npz__mutmut_17": "force_zip64 matters only past 4 GiB per member",
+    "tinygrad_np.serialization.x__write_npz__mutmut_26": _NO_OBJECTS,
+    "tinygrad_np.serialization.x__write_npz__mutmut_29": _NO_OBJECTS,
+    "tinygrad_np.serialization.x_load__mutmut_35": "allow_pickle=False is np.load's default",
+    "tinygrad_np.serialization.x_load__mutmut_45":
+        "NumPy's message names 'Object arrays', which the other half of the test catches",
+    "tinygrad_np.ops.im2col.x_im2col__mutmut_22":
+        "float64 columns when no buffer is passed: values agree to the input's rounding; only memory and time "
+        "change (conv always passes its own buffer)",
+    "tinygrad_np.gradcheck.x_gradcheck__mutmut_143": "reshape(-2): NumPy 2 takes any negative size as 'infer'",
+    "tinygrad_np.tensor.xǁTensorǁ__init____mutmut_21":
+        "a leaf's _out_index: read only for tensors with a grad_fn, which __init__ never makes",
+    "tinygrad_np.tensor.xǁTensorǁ_arg__mutmut_8": "np.argmax's result is intp, which is int64 on 64-bit platforms",
+    "tinygrad_np.dtypes.x_as_array__mutmut_16": "'XXiuXX': a dtype kind is one character, never 'X'",
+    "tinygrad_np.dtypes.x_as_array__mutmut_25": _FRESH,
+    "tinygrad_np.dtypes.x_as_array__mutmut_27": _FRESH,
+    "tinygrad_np.dtypes.x_as_array__mutmut_28": _FRESH,
+    "tinygrad_np.autograd.x_fit_gradient__mutmut_23": "'XXfiubXX': a dtype kind is one character, never 'X'",
+    "tinygrad_np.autograd.x_store_leaf_grads__mutmut_9":
+        "copy when *not* seen before: the first leaf gets the copy instead of the second, still no two leaves share",
+}
+
+KILLED, SURVIVED = {1, 3, 36, -24, 24, 152, 255, -11, -9}, {0}   # mutmut's exit codes (timeouts count as kills)
+
+
+def scratch_copy(group: str, files: list, work: Path, rev: str | None) -> Path:
+    """A copy of the checkout (of commit `rev`, or the working tree) whose setup.cfg makes mutmut
+    mutate only `files` and run only the group's tests."""
+    dest = work / group
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.mkdir(parents=True)
+    if rev:
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "tinygrad_np", "tests", "docs"],
+                                 check=True, capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
+    else:
+        for name in ("tinygrad_np", "tests", "docs"):
+            shutil.copytree(ROOT / name, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
+    config = configparser.ConfigParser()
+    config.read(ROOT / "setup.cfg")          # this checkout's [mutmut] section, whatever `rev` is
+    tests = [f"tests/{name}.py" for name in GROUPS[group][1] if (dest / "tests" / f"{name}.py").exists()]
+    config["mutmut"]["only_mutate"] = "\n" + "\n".join(files)
+    config["mutmut"]["pytest_add_cli_args_test_selection"] = "\n" + "\n".join(tests)
+    with open(dest / "setup.cfg", "w") as f:
+        config.write(f)
+    return dest
+
+
+def exit_codes(where: Path, core_file: str) -> dict:
+    return json.loads((where / "mutants" / f"{core_file}.meta").read_text())["exit_code_by_key"]
+
+
+def run_group(group: str, files: list, sample: int, seed: int, jobs: int, work: Path, rev: str | None) -> list:
+    """Mutate `files` (of one group), run a fixed-seed sample of each file's mutants, score each file."""
+    where = scratch_copy(group, files, work, rev)
+    env = dict(os.environ, CI="true", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
+    generate = ("from mutmut.__main__ import *\nset_mutant_under_test('mutant_generation')\n"
+                "makedirs('mutants', exist_ok=True); copy_src_dir(); copy_also_copy_files(); "
+                "setup_source_paths(); create_mutants(1)")
+    subprocess.run([sys.executable, "-c", generate], cwd=where, env=env, check=True, stdout=subprocess.DEVNULL)
+    chosen = {}
+    for f in files:
+        names = sorted(exit_codes(where, f))
+        chosen[f] = (len(names), sorted(random.Random(f"{seed}:{f}").sample(names, min(sample, len(names)))))
+    with open(where / "mutmut-run.log", "w") as out:
+        subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", str(jobs),
+                        *[n for _, names in chosen.values() for n in names]],
+                       cwd=where, env=env, stdout=out, stderr=subprocess.STDOUT)
+    results = []
+    for f, (total, names) in chosen.items():
+        codes = exit_codes(where, f)
+        counted = [n for n in names if n not in EQUIVALENT]
+        killed = [n for n in counted if codes.get(n) in KILLED]
+        survived = [n for n in counted if codes.get(n) in SURVIVED]
+        other = {n: codes.get(n) for n in counted if n not in killed and n not in survived}
+        results.append({"file": f, "total": total, "sampled": len(names), "equivalent": len(names) - len(counted),
+                        "killed": len(killed), "survived": survived, "other": other, "where": str(where)})
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("files", nargs="*", help="core files (default: every file of GROUPS)")
+    parser.add_argument("--sample", type=int, default=30, help="mutants drawn per file (default 30)")
+    parser.add_argument("--seed", type=int, default=19, help="sampling seed (default 19)")
+    parser.add_argument("--jobs", type=int, default=2, help="mutants run at once (default 2)")
+    parser.add_argument("--rev", help="test this commit (git archive) instead of the working tree")
+    parser.add_argument("--work", type=Path, default=Path("/tmp/tinygrad_np-mutation"),
+                        help="scratch directory (default /tmp/tinygrad_np-mutation)")
+    args = parser.parse_args(argv)
+    unknown = [f for f in args.files if f not in GROUP_OF]
+    if unknown:
+        parser.error(f"not a core file: {', '.join(unknown)} (choose from: {', '.join(GROUP_OF)})")
+    wanted = args.files or list(GROUP_OF)
+    started = datetime.datetime.now(datetime.timezone.utc)
+    results = []
+    for group in GROUPS:
+        files = [f for f in wanted if GROUP_OF[f] == group]
+        if files:
+            results += run_group(group, files, args.sample, args.seed, args.jobs, args.work, args.rev)
+    minutes = (datetime.datetime.now(datetime.timezone.utc) - started).total_seconds() / 60
+    print(f"Run of {started:%Y-%m-%d %H:%M} UTC on {args.rev or 'the working tree'}, seed {args.seed}, "
+          f"sample {args.sample}/file, "
+          f"{minutes:.0f} min\n")
+    print("| file | mutants | sampled | equivalent | killed | score |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    for r in results:
+        counted = r["sampled"] - r["equivalent"]
+        score = 100.0 * r["killed"] / counted if counted else 100.0
+        print(f"| {r['file']} | {r['total']} | {r['sampled']} | {r['equivalent']} | {r['killed']} | {score:.1f} % |")
+    for r in results:
+        for name in r["survived"]:
+            print(f"survived: {name}   (cd {r['where']} && {sys.executable} -m mutmut show '{name}')")
+        for name, code in r["other"].items():
+            print(f"not killed (exit code {code}): {name}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
