@@ -350,3 +350,33 @@ def test_tensors_are_weak_referenceable():
     assert r() is t
     del t
     assert r() is None
+
+
+def test_copy_into_a_non_leaf_sends_zeros_to_the_old_contents_as_pytorch():
+    """copy_ on a non-leaf: the old contents get a zero gradient (PyTorch: x.grad is zeros), v the rest."""
+    x = tg.ones(2, 3, dtype=np.float64, requires_grad=True)
+    v = tg.ones(3, dtype=np.float64, requires_grad=True)
+    y = x * 1.0
+    y.copy_(v * 2.0)
+    (y * y).sum().backward()
+    np.testing.assert_allclose(v.grad.numpy(), np.full(3, 16.0))     # d/dv Σ over 2 rows of (2v)² = 16 at v = 1
+    np.testing.assert_array_equal(x.grad.numpy(), np.zeros((2, 3)))
+
+
+def test_a_node_whose_consumers_send_no_gradient_is_walked_past():
+    """A backward may return None for an input that needs a gradient: the node behind it then receives
+    nothing, must not crash the walk, and its leaves get no gradient."""
+    class Forget(tg.Function):
+        @staticmethod
+        def forward(ctx, a):
+            return a * 2
+
+        @staticmethod
+        def backward(ctx, grad):
+            return None
+
+    x = tg.ones(3, dtype=np.float64, requires_grad=True)
+    w = tg.ones(3, dtype=np.float64, requires_grad=True)
+    (Forget.apply(x * 1.0) + w).sum().backward()
+    assert x.grad is None
+    np.testing.assert_array_equal(w.grad.numpy(), np.ones(3))

@@ -22,3 +22,29 @@ def test_third_derivative_of_sin_is_minus_cos():
     (g2,) = tg.autograd.grad(g1.sum(), [x], create_graph=True)
     (g3,) = tg.autograd.grad(g2.sum(), [x])
     np.testing.assert_allclose(g3.numpy(), -np.cos(x.numpy()), rtol=1e-12)
+
+
+@pytest.mark.parametrize("layer", [tg.nn.AdaptiveAvgPool2d((2, 3)), tg.nn.AdaptiveMaxPool2d((2, 3)),
+                                   tg.nn.AdaptiveAvgPool2d(1)], ids=["avg", "max", "global-avg"])
+def test_adaptive_pools_to_second_order(layer):
+    # squared so that the second derivative is not zero; distinct values keep max ties away
+    x = tg.tensor(np.random.default_rng(1).permutation(2 * 3 * 5 * 7).reshape(2, 3, 5, 7) / 50.0, requires_grad=True)
+    assert tg.gradgradcheck(lambda t: layer(t) * layer(t), [x])
+
+
+def test_indexed_assignment_and_copy_to_second_order():
+    rng = np.random.default_rng(2)
+    x = tg.tensor(rng.standard_normal((4, 3)), requires_grad=True)
+    v = tg.tensor(rng.standard_normal(3), requires_grad=True)
+
+    def assign(x, v):
+        y = x * 1.0
+        y[1] = v * v
+        return y * y
+
+    def copy(x, v):
+        y = x * 1.0
+        y.copy_(v.expand(4, 3) * v)
+        return y * y
+
+    assert tg.gradgradcheck(assign, [x, v]) and tg.gradgradcheck(copy, [x, v])

@@ -151,7 +151,7 @@ def run_backward(root: Any, grad: np.ndarray, retain_graph: bool) -> None:
     ready = [start]
     while ready:
         node = ready.pop()
-        out_grads = buffers.pop(node)
+        out_grads = buffers.pop(node, None) or [None] * node.n_outputs   # None: its consumers sent nothing
         if node._hooks is not None:
             out_grads = run_tensor_hooks(node, out_grads)
         if node._retained:

@@ -172,3 +172,13 @@ def _cast_operand(v: Any, dt: np.dtype) -> Any:
     if isinstance(v, (np.ndarray, np.generic)):
         return v if v.dtype == dt else v.astype(dt)
     return v
+
+
+def quiet_staticmethod(fn: Any) -> staticmethod:
+    """A Function's forward or backward run under `quiet()`: an overflowing product or an inf − inf is
+    inf or NaN, as in PyTorch, never a RuntimeWarning. Use in place of @staticmethod."""
+    def run(*args: Any, **kwargs: Any) -> Any:
+        with quiet():
+            return fn(*args, **kwargs)
+    run.__doc__, run.__name__, run.__qualname__ = fn.__doc__, fn.__name__, fn.__qualname__
+    return staticmethod(run)

@@ -26,6 +26,7 @@ from typing import Tuple
 
 import numpy as np
 
+from ..dtypes import quiet_staticmethod
 from ..function import Function
 from ..grad_mode import is_grad_enabled
 from .. import threads
@@ -47,7 +48,7 @@ class Convolution(Function):
     """conv2d as a Function: positional (x, weight, bias-or-None); geometry as keyword arguments,
     already validated by `nn.functional.conv2d`."""
 
-    @staticmethod
+    @quiet_staticmethod           # huge inputs overflow to inf, as in PyTorch, without a NumPy warning
     def forward(ctx, x, weight, bias, stride=(1, 1), pads=(0, 0, 0, 0), dilation=(1, 1), groups=1):
         o, cg, kh, kw = weight.shape
         n, k, og = x.shape[0], cg * kh * kw, o // groups
@@ -76,7 +77,7 @@ class Convolution(Function):
         ctx.geometry = (xp.shape, kernel, stride, pads, dilation, groups, out_hw, wide)
         return out.reshape(n, o, out_hw[0], length // out_hw[0])[..., :out_hw[1]]   # crops the wide grid's junk
 
-    @staticmethod
+    @quiet_staticmethod
     def backward(ctx, grad):
         x, weight = ctx.saved_tensors
         xp_shape, kernel, stride, pads, dilation, groups, out_hw, wide = ctx.geometry

@@ -54,6 +54,15 @@ class SetItem(Function):
             gx[ctx.index] = 0
         return gx, (grad[ctx.index] if ctx.needs_input_grad[1] else None)   # the engine sums to value's shape
 
+    @staticmethod
+    def backward_graph(ctx, grad):
+        gx = None
+        if ctx.needs_input_grad[0]:
+            kept = np.ones(grad.shape, grad.dtype)
+            kept[ctx.index] = 0                           # the overwritten elements pass nothing back to x
+            gx = grad * kept
+        return gx, (grad[ctx.index] if ctx.needs_input_grad[1] else None)
+
 
 class Fill(Function):
     """Overwrite every element (zero_, fill_, normal_, uniform_, copy_): the gradient goes to `values`
@@ -69,7 +78,11 @@ class Fill(Function):
         return out
 
     @staticmethod
-    def backward(ctx, grad): return None, grad
+    def backward(ctx, grad):      # the old contents get zeros, as PyTorch's copy_ gives them
+        return (np.zeros_like(grad) if ctx.needs_input_grad[0] else None), grad
+
+    @staticmethod
+    def backward_graph(ctx, grad): return (grad * 0.0 if ctx.needs_input_grad[0] else None), grad
 
 
 def _recording(t: Tensor, others: tuple) -> bool:

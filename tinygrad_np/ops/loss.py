@@ -13,7 +13,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from ..dtypes import quiet
+from ..dtypes import quiet, quiet_staticmethod
 from ..function import Function
 from ..tensor import Tensor
 
@@ -175,18 +175,8 @@ def _clamped_log_graph(x: Any) -> Any:
     return x.clamp(min=float(np.exp(-100.0))).log() if hasattr(x, "clamp") else _clamped_log(np.asarray(x))
 
 
-def _quiet(fn):
-    """Run a loss's forward or backward with NumPy's float warnings off: an overflowing square or an
-    inf − inf is inf or NaN, as in PyTorch, never a RuntimeWarning."""
-    def run(*args, **kwargs):
-        with quiet():
-            return fn(*args, **kwargs)
-    run.__doc__, run.__name__ = fn.__doc__, fn.__name__
-    return staticmethod(run)
-
-
 class BCE(Function):
-    @_quiet
+    @quiet_staticmethod
     def forward(ctx, x, y, weight=None, reduction="mean"):
         log_x, log_1mx = _clamped_log(x), _clamped_log(1 - x)
         per = -(y * log_x + (1 - y) * log_1mx)
@@ -196,7 +186,7 @@ class BCE(Function):
         ctx.vals = (weight, reduction)
         return reduce_loss(per, reduction)
 
-    @_quiet
+    @quiet_staticmethod
     def backward(ctx, grad):
         x, y, log_x, log_1mx = ctx.saved_tensors
         weight, reduction = ctx.vals
@@ -223,7 +213,7 @@ class BCE(Function):
 
 
 class BCEWithLogits(Function):
-    @_quiet
+    @quiet_staticmethod
     def forward(ctx, x, y, weight=None, pos_weight=None, reduction="mean"):
         z = np.exp(-np.abs(x))                                   # ≤ 1: no overflow for any finite x
         softplus_neg = np.log1p(z) + np.maximum(-x, 0)          # log(1 + e^-x)
@@ -235,7 +225,7 @@ class BCEWithLogits(Function):
         ctx.vals = (weight, pos_weight, log_w, reduction)
         return reduce_loss(per, reduction)
 
-    @_quiet
+    @quiet_staticmethod
     def backward(ctx, grad):
         x, y, z, softplus_neg = ctx.saved_tensors
         weight, pos_weight, log_w, reduction = ctx.vals
@@ -273,14 +263,14 @@ class BCEWithLogits(Function):
 
 
 class MSE(Function):
-    @_quiet
+    @quiet_staticmethod
     def forward(ctx, x, y, reduction="mean"):
         d = x - y
         ctx.save_for_backward(d)
         ctx.reduction = reduction
         return reduce_loss(d * d, reduction)
 
-    @_quiet
+    @quiet_staticmethod
     def backward(ctx, grad):
         (d,) = ctx.saved_tensors
         gx = (2 * upstream(grad, ctx.reduction, d.size)) * d
