@@ -19,6 +19,8 @@ import threading
 
 import numpy as np
 
+from .dtypes import quiet
+
 from .versions import check_saved, clock
 
 _ndarray = np.ndarray
@@ -34,7 +36,7 @@ def sum_to_shape(grad: np.ndarray, shape: tuple, op_name: str = "op", input_inde
     if grad.shape == shape:
         return grad
     lead, ones = broadcast_axes(grad.shape, shape, op_name, input_index)
-    with np.errstate(invalid="ignore", over="ignore"):    # inf + -inf = nan, silently (PyTorch)
+    with quiet():                            # inf + -inf = nan, silently (PyTorch); np.errstate costs 1-3 µs
         if lead:
             grad = grad.sum(axis=lead)
         if ones:
