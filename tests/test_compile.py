@@ -276,6 +276,69 @@ def test_what_cannot_be_captured_fails_at_trace_time_naming_it():
     assert tg.tensor([1.5]).item() == 1.5
 
 
+@pytest.mark.parametrize("write", [
+    lambda h, p: h.add_(1.0), lambda h, p: h.mul_(2.0), lambda h, p: h.clamp_(min=0.0),
+    lambda h, p: h.__setitem__(0, 0.0), lambda h, p: h.zero_(), lambda h, p: p.data.sub_(0.1),
+    lambda h, p: setattr(p, "data", p.data * 0.5)],
+    ids=["add_", "mul_", "clamp_", "setitem", "zero_", "data.sub_", "data="])
+def test_in_place_writes_are_refused_at_trace_time(write):
+    """A write into a tensor's memory is not an op the tracer records: a replay would skip it and compute
+    something other than eager, so the trace must refuse it (and leave nothing swapped behind)."""
+    model = mlp([3, 4], "relu", 0)
+    weight = model[0].weight
+    before = weight.numpy().copy()
+
+    @tg.compile
+    def step(x):
+        h = model(x) * 1.0
+        with tg.no_grad():
+            write(h, weight)
+        return h.sum()
+    with pytest.raises(TraceError, match="in-place|data = "):
+        step(tg.randn(2, 3))
+    t = tg.ones(2)
+    t.add_(1.0)
+    t.data = tg.zeros(3)                                      # eager in-place works again after the failure
+    assert t.numpy().tolist() == [0.0, 0.0, 0.0]
+    assert np.array_equal(weight.numpy(), before)             # refused before the write
+
+
+def test_grad_set_to_none_by_hand_is_replayed():
+    """`p.grad = None` inside the step (a hand-written zero_grad) must happen on every replay, or the
+    replays would accumulate gradients that eager mode forgets."""
+    results = []
+    for compiled in (False, True):
+        model = mlp([3, 4, 2], "tanh", 0)
+        opt = optim.SGD(model.parameters(), lr=0.1)
+
+        def step(x, y):
+            for p in model.parameters():
+                p.grad = None
+            loss = F.mse_loss(model(x), y)
+            loss.backward()
+            opt.step()
+            return loss
+        run = tg.compile(step) if compiled else step
+        rng = np.random.default_rng(1)
+        for _ in range(4):
+            run(tg.tensor(rng.standard_normal((5, 3)).astype(np.float32)),
+                tg.tensor(rng.standard_normal((5, 2)).astype(np.float32)))
+        results.append([p.numpy() for p in model.parameters()])
+    assert all(np.array_equal(a, b) for a, b in zip(*results))
+
+    model = mlp([3, 2], "relu", 0)
+
+    @tg.compile
+    def sets_grad(x):
+        model[0].weight.grad = tg.zeros(2, 3)
+        return model(x).sum()
+    with pytest.raises(TraceError, match=r"\.grad inside a compiled step"):
+        sets_grad(tg.randn(2, 3))
+    w = tg.ones(2, requires_grad=True)
+    w.grad = tg.ones(2)                                       # plain attribute again after the failure
+    assert w.grad.numpy().tolist() == [1.0, 1.0]
+
+
 def test_generated_source_names_and_comments():
     class Net(nn.Module):
         def __init__(self):

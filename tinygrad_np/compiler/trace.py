@@ -23,6 +23,7 @@ from ..nn import init as nn_init
 from ..nn import functional as nn_functional
 from ..nn.batchnorm import _BatchNorm
 from ..nn.module import Module
+from ..ops import inplace as ops_inplace
 from ..optim.optimizer import Optimizer
 from ..tensor import Tensor
 
@@ -81,6 +82,7 @@ class Trace:
         self.names: Dict[int, str] = {}        # id(module) -> dotted name inside the outermost module
         self.used_names: set = set()
         self.in_op = 0
+        self.in_engine = 0                     # > 0 while backward, step or zero_grad set .grad themselves
         self.nodes_by_ctx: Dict[int, Node] = {}
         self.created: set = set()             # ids of Tensors made while tracing, other than op outputs
 
@@ -233,8 +235,41 @@ def _traced_backward(self: Tensor, gradient: Any = None, retain_graph: bool = Fa
     if self.grad_fn is None:
         return _orig_backward(self, gradient, retain_graph)     # raises the eager error
     plan = _plan_backward(tr, self)
-    _orig_backward(self, gradient, retain_graph)
+    with _engine(tr):
+        _orig_backward(self, gradient, retain_graph)
     tr.events.append(("backward", plan))
+
+
+@contextlib.contextmanager
+def _engine(tr: Optional[Trace]):
+    """The engine's own `.grad` writes (recorded as backward/step/zero_grad events) pass unseen."""
+    if tr is None:
+        yield
+        return
+    tr.in_engine += 1
+    try:
+        yield
+    finally:
+        tr.in_engine -= 1
+
+
+_GRAD_SLOT = Tensor.__dict__["grad"]
+
+
+def _traced_set_grad(self: Tensor, value: Any) -> None:
+    """`p.grad = None` by hand inside the step is recorded as zero_grad of p; any other value is refused."""
+    tr = current()
+    try:
+        _GRAD_SLOT.__get__(self)
+    except AttributeError:                     # a Tensor being constructed sets its first .grad
+        return _GRAD_SLOT.__set__(self, value)
+    if tr is None or tr.in_engine:
+        return _GRAD_SLOT.__set__(self, value)
+    if value is not None or id(self) in tr.created:
+        raise TraceError("tg.compile: assigning a tensor's .grad inside a compiled step is not supported (other "
+                         "than `p.grad = None` on a parameter); use optimizer.zero_grad() or do it outside the step")
+    _record_zero(tr, [self], True)
+    _GRAD_SLOT.__set__(self, None)
 
 
 def _plan_backward(tr: Trace, root: Tensor) -> dict:
@@ -317,19 +352,22 @@ def _traced_step(self: Optimizer, closure: Any = None) -> Any:
     params = [(p, g) for g in self.param_groups for p in g["params"] if p.grad is not None]
     for p, _ in params:
         tr.value_of_tensor(p)
-    out = _orig_step(self, closure)
+    with _engine(tr):
+        out = _orig_step(self, closure)
     tr.events.append(("step", self, params))
     return out
 
 
 def _traced_opt_zero(self: Optimizer, set_to_none: bool = True) -> None:
     _record_zero(current(), [p for g in self.param_groups for p in g["params"]], set_to_none)
-    _orig_opt_zero(self, set_to_none)
+    with _engine(current()):
+        _orig_opt_zero(self, set_to_none)
 
 
 def _traced_mod_zero(self: Module, set_to_none: bool = True) -> None:
     _record_zero(current(), list(self.parameters()), set_to_none)
-    _orig_mod_zero(self, set_to_none)
+    with _engine(current()):
+        _orig_mod_zero(self, set_to_none)
 
 
 def _record_zero(tr: Optional[Trace], params: list, set_to_none: bool) -> None:
@@ -362,6 +400,17 @@ def _refuse_read(what: str) -> Any:
                          "step records operations, not values, so its replays could not follow a branch or a "
                          "number taken here. Return the tensor from the step and read it afterwards.")
     return read
+
+
+def _refuse_inplace(t: Any, name: str, *args: Any, **kwargs: Any) -> Any:
+    raise TraceError(f"tg.compile: the in-place op {name} inside a compiled step is not supported: the write into "
+                     "the tensor's memory is not an op the compiler records, so a replay would skip it. Use the "
+                     "out-of-place form (x = x + y), or an optimizer for parameter updates (its step is compiled)")
+
+
+def _refuse_data_set(self: Tensor, value: Any) -> None:
+    raise TraceError("tg.compile: assigning `tensor.data = ...` inside a compiled step is not supported (a replay "
+                     "would not repeat it); do it outside the step")
 
 
 def _refuse_random(*args: Any, **kwargs: Any) -> Any:
@@ -400,6 +449,10 @@ def tracing(tr: Trace):
         for module in _RANDOM_USERS:
             swap(module, "default_generator", _refuse_random)
         swap(nn_functional, "_class_targets", _traced_class_targets)
+        swap(ops_inplace, "inplace", _refuse_inplace)
+        swap(Tensor, "grad", property(_GRAD_SLOT.__get__, _traced_set_grad))
+        swap(Tensor, "__setitem__", lambda self, index, value: _refuse_inplace(self, "setitem (t[idx] = v)"))
+        swap(Tensor, "data", property(Tensor.data.fget, _refuse_data_set))
         swap(Tensor, "_make", staticmethod(_recording_make(tr, _orig_make)))
         swap(Tensor, "__init__", _recording_init(tr))
         yield tr
