@@ -11,7 +11,10 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import os
+import subprocess
 import sys
+import tempfile
 import time
 from typing import Any, Dict, List
 
@@ -41,7 +44,7 @@ def parse(argv: Any = None) -> argparse.Namespace:
                         "--quick: 1)")
     p.add_argument("--only", default=None,
                    help="comma-separated subset: a model (mnist_mlp), a model/batch (digits_mlp/32), a layer "
-                        "(conv1), a section (train, layers, overhead, optim, matmul, loaded), add, add_grad, chain, "
+                        "(conv1), a section (train, layers, overhead, optim, matmul, loaded, compiled), add, add_grad, chain, "
                         "sgd. With 'loaded', only the loaded-machine run, of the models named (default: all). "
                         "The gradient check always covers every model.")
     p.add_argument("--loaded", action="store_true",
@@ -53,7 +56,7 @@ def parse(argv: Any = None) -> argparse.Namespace:
     if args.only is not None:
         args.only = [t.strip() for t in args.only.split(",") if t.strip()]
         known = ({"train", "layer", "layers", "overhead", "optim", "matmul", "peak", "add", "add_grad", "chain",
-                  "sgd", "loaded"} | {m.name for m in specs.MODELS} | set(specs.LAYERS)
+                  "sgd", "loaded", "compiled"} | {m.name for m in specs.MODELS} | set(specs.LAYERS)
                  | {f"{m}/{b}" for m, b in specs.train_items()})
         bad = [t for t in args.only if t not in known]
         if bad:
@@ -87,6 +90,11 @@ def main(argv: Any = None) -> int:
             for fw, why in block["unavailable"].items():
                 if not (fw == "torch" and not torch_installed()):      # said once, below
                     run["notes"].append(f"{fw} unavailable at {th} thread(s): {why}")
+        if not loaded_only and (not args.only or "compiled" in args.only):
+            log("compiled steps (tg.compile), 1 thread ...")
+            run["compiled"] = _run_compiled(args.quick, log)
+            if "error" in run["compiled"]:
+                run["notes"].append(f"compiled section: {run['compiled']['error']}")
         if args.loaded or loaded_only:
             log(f"loaded machine: {machine['usable_cores'] or 1} competing process(es) ...")
             run["loaded"] = loaded.run_loaded(threads, machine["usable_cores"] or 1, args.only,
@@ -114,6 +122,22 @@ def main(argv: Any = None) -> int:
         if report.plot(run, args.plot) is None:
             log("--plot: matplotlib is not installed (or nothing to plot); no chart written")
     return 2 if errors else 0
+
+
+def _run_compiled(quick: bool, log: Any) -> Dict[str, Any]:
+    """benchmarks/compiled.py in its own process at one thread (its rows measure hand, eager and compiled
+    side by side in that process); its progress goes to our log, its rows come back through a JSON file."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "compiled.json")
+        env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+        cmd = [sys.executable, "-m", "benchmarks.compiled", "--json", path] + (["--quick"] if quick else [])
+        proc = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        for line in proc.stdout.splitlines():
+            log("  " + line)
+        if proc.returncode != 0 or not os.path.exists(path):
+            return {"error": f"python -m benchmarks.compiled exited with status {proc.returncode}"}
+        with open(path) as f:
+            return json.load(f)
 
 
 def _gradcheck_failure(g: Dict[str, Any]) -> str:

@@ -4,12 +4,13 @@ For each seed MLP (all benchmark batch sizes) and the tiny 64-16-10 MLP: the han
 (hand.py), the eager tinygrad_np step and the compiled step (`tg.compile` of that same eager step);
 for the CNN: eager against compiled; and the replay cost per op of a 100-op elementwise chain on
 1-element arrays against the same chain written in NumPy. The variants of one row run in interleaved
-rounds (A B C A B C ...) in one process at 1 BLAS thread, and each ratio is the median over rounds of
+rounds (A B C A B C ...) in one process at 1 thread (BLAS and tinygrad_np's own pool), and each ratio is the median over rounds of
 the per-round ratio, so a load change on the shared machine hits numerator and denominator alike.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import sys
@@ -91,23 +92,21 @@ def chain_variants() -> Dict[str, Callable[[], Any]]:
     return {"numpy": numpy_chain, "compiled": compiled_chain}
 
 
-def main(argv: Any = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m benchmarks.compiled", description=__doc__.split("\n\n")[0])
-    p.add_argument("--quick", action="store_true", help="a few short rounds (a smoke test; ratios not meaningful)")
-    p.add_argument("--only", default=None, help="comma-separated rows: model/batch (digits_mlp/32), cnn, chain")
-    a = p.parse_args(argv)
-    only = None if a.only is None else {s.strip() for s in a.only.split(",")}
+def measure(only: Any = None, quick: bool = False, log: Callable[[str], None] = print) -> Dict[str, Any]:
+    """Every row of the section (1 thread), printed through `log` as it is measured, and returned."""
+    import tinygrad_np as tg
+    tg.set_num_threads(1)                         # the hand baseline runs one BLAS thread; so does everyone
     try:
         from threadpoolctl import threadpool_limits
         threadpool_limits(1)
     except ImportError:
-        print("threadpoolctl missing: BLAS threads not limited", file=sys.stderr)
-    rounds, seconds, min_calls = (2, 0.02, 3) if a.quick else (7, 0.25, 5)
+        log("threadpoolctl missing: BLAS threads not limited")
+    rounds, seconds, min_calls = (2, 0.02, 3) if quick else (7, 0.25, 5)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"tg.compile benchmarks (1 BLAS thread; load average {load:.1f} on {os.cpu_count()} cores at the start: "
-          "a loaded shared machine moves absolute times, the side-by-side ratios much less)")
-    print(f"{'row':24s} {'hand µs':>10s} {'eager µs':>10s} {'compiled µs':>12s} {'compiled/hand':>14s} "
-          f"{'eager/hand':>11s} {'compiled/eager':>15s}")
+    log(f"tg.compile benchmarks (1 thread; load average {load:.1f} on {os.cpu_count()} cores at the start: "
+        "a loaded shared machine moves absolute times, the side-by-side ratios much less)")
+    log(f"{'row':24s} {'hand µs':>10s} {'eager µs':>10s} {'compiled µs':>12s} {'compiled/hand':>14s} "
+        f"{'eager/hand':>11s} {'compiled/eager':>15s}")
     rows: List[dict] = []
     for m in specs.MODELS:
         if m.spec.net != "mlp":
@@ -120,28 +119,57 @@ def main(argv: Any = None) -> int:
             eager = train.make_trainer("tinygrad_np", m.name, b)
             comp, _ = compiled_trainer(m.name, b)
             r = side_by_side({"hand": hand.step, "eager": eager.step, "compiled": comp}, rounds, seconds, min_calls)
-            med = {k: statistics.median(v) * 1e6 for k, v in r.items()}
-            row = {"row": name, **med, "compiled/hand": ratio(r, "compiled", "hand"),
-                   "eager/hand": ratio(r, "eager", "hand"), "compiled/eager": ratio(r, "compiled", "eager")}
-            rows.append(row)
-            print(f"{name:24s} {med['hand']:10.1f} {med['eager']:10.1f} {med['compiled']:12.1f} "
-                  f"{row['compiled/hand']:14.2f} {row['eager/hand']:11.2f} {row['compiled/eager']:15.2f}", flush=True)
-    if not only or "cnn" in only:
+            rows.append(_row(m.name, b, r))
+            _log_row(log, rows[-1])
+    if not only or "cnn" in only or "cnn_binary" in only:
         cnn = next(m for m in specs.MODELS if m.spec.net != "mlp")
         b = cnn.batches[0]
         eager = train.make_trainer("tinygrad_np", cnn.name, b)
         comp, _ = compiled_trainer(cnn.name, b)
         r = side_by_side({"eager": eager.step, "compiled": comp}, rounds, seconds * 2, 3)
-        med = {k: statistics.median(v) * 1e6 for k, v in r.items()}
-        print(f"{cnn.name + '/' + str(b):24s} {'':>10s} {med['eager']:10.1f} {med['compiled']:12.1f} {'':>14s} "
-              f"{'':>11s} {ratio(r, 'compiled', 'eager'):15.2f}", flush=True)
+        rows.append(_row(cnn.name, b, r))
+        _log_row(log, rows[-1])
+    chain = None
     if not only or "chain" in only:
         r = side_by_side(chain_variants(), rounds, seconds, min_calls)
         per_op = statistics.median((c - n) / CHAIN_OPS for c, n in zip(r["compiled"], r["numpy"])) * 1e6
         med = {k: statistics.median(v) * 1e6 for k, v in r.items()}
-        print(f"chain of {CHAIN_OPS} ops: NumPy {med['numpy']:.1f} µs, compiled {med['compiled']:.1f} µs → replay costs "
-              f"{per_op:+.2f} µs per op above NumPy's own (forward ops counted; both include the backward)")
-    print("targets: " + ", ".join(f"{k} ≤ {v}" for k, v in TARGETS.items()))
+        chain = {"ops": CHAIN_OPS, "numpy_us": med["numpy"], "compiled_us": med["compiled"], "us_per_op": per_op}
+        log(f"chain of {CHAIN_OPS} ops: NumPy {med['numpy']:.1f} µs, compiled {med['compiled']:.1f} µs → replay "
+            f"costs {per_op:+.2f} µs per op above NumPy's own (forward ops counted; both include the backward)")
+    log("targets: " + ", ".join(f"{k} ≤ {v}" for k, v in TARGETS.items()))
+    return {"load_average": load, "rounds": rounds, "rows": rows, "chain": chain, "targets": TARGETS}
+
+
+def _row(model: str, batch: int, per_round: Dict[str, list]) -> dict:
+    row: Dict[str, Any] = {"model": model, "batch": batch,
+                           "us": {k: statistics.median(v) * 1e6 for k, v in per_round.items()}}
+    for a, b in (("compiled", "hand"), ("eager", "hand"), ("compiled", "eager")):
+        if a in per_round and b in per_round:
+            row[f"{a}/{b}"] = ratio(per_round, a, b)
+    return row
+
+
+def _log_row(log: Callable[[str], None], row: dict) -> None:
+    us = row["us"]
+    cell = lambda v, w, f: f"{v:{w}{f}}" if v is not None else " " * w   # noqa: E731
+    log(f"{row['model'] + '/' + str(row['batch']):24s} {cell(us.get('hand'), 10, '.1f')} {us['eager']:10.1f} "
+        f"{us['compiled']:12.1f} {cell(row.get('compiled/hand'), 14, '.2f')} {cell(row.get('eager/hand'), 11, '.2f')} "
+        f"{row['compiled/eager']:15.2f}")
+
+
+def main(argv: Any = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m benchmarks.compiled", description=__doc__.split("\n\n")[0])
+    p.add_argument("--quick", action="store_true", help="a few short rounds (a smoke test; ratios not meaningful)")
+    p.add_argument("--only", default=None, help="comma-separated rows: model/batch (digits_mlp/32), cnn, chain")
+    p.add_argument("--json", metavar="PATH", help="also write the rows here (python -m benchmarks reads them)")
+    a = p.parse_args(argv)
+    only = None if a.only is None else {s.strip() for s in a.only.split(",")}
+    result = measure(only, a.quick, log=lambda msg: print(msg, flush=True))
+    if a.json:
+        from tinygrad_np._files import atomic_write
+        with atomic_write(a.json, "w") as f:
+            json.dump(result, f, indent=1, allow_nan=True)
     return 0
 
 

@@ -133,10 +133,32 @@ def markdown(run: Dict[str, Any]) -> str:
             out += _layer_table(layers, th, pk.get(th), torch)
         out += _overhead(res, torch)
         out += _memory(res)
+    if run.get("compiled", {}).get("rows"):
+        out += _compiled_table(run["compiled"])
     if run.get("loaded"):
         out += loaded_markdown(run["loaded"])
     out += _machine(run, pk)
     return "\n".join(out)
+
+
+def _compiled_table(c: Dict[str, Any]) -> List[str]:
+    """tg.compile's rows (benchmarks/compiled.py): hand, eager and compiled side by side in one process."""
+    rows = []
+    for r in c["rows"]:
+        us = r["us"]
+        cell = lambda k: f"{us[k]:.4g}" if k in us else "–"                        # noqa: E731
+        ratio = lambda k: f"{r[k]:.2f}×" if k in r else "–"                        # noqa: E731
+        rows.append([r["model"], str(r["batch"]), cell("hand"), cell("eager"), cell("compiled"),
+                     ratio("compiled/hand"), ratio("eager/hand"), ratio("compiled/eager")])
+    out = _table("Compiled steps (tg.compile), 1 thread: µs per step, median of interleaved rounds; ratios are "
+                 "medians of per-round ratios", "model | batch | hand NumPy | eager | compiled | compiled ÷ hand | "
+                 "eager ÷ hand | compiled ÷ eager", "lrrrrrrr", rows)
+    if c.get("chain"):
+        ch = c["chain"]
+        out.append(f"A {ch['ops']}-op elementwise chain on 1-element arrays replays at {ch['us_per_op']:+.2f} µs per op "
+                   f"above NumPy's own ({ch['compiled_us']:.1f} vs {ch['numpy_us']:.1f} µs). Targets: "
+                   + ", ".join(f"{k} ≤ {v}" for k, v in c["targets"].items()) + "\n")
+    return out
 
 
 def _faults(res: List[Dict[str, Any]]) -> List[str]:

@@ -303,6 +303,28 @@ def test_in_place_writes_are_refused_at_trace_time(write):
     assert np.array_equal(weight.numpy(), before)             # refused before the write
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+def test_large_products_replay_on_eager_threads(threads):
+    """Products past threads.PARALLEL_FLOPS are split over the threads in eager mode; the replay calls the
+    same threaded matmul (named in the source), so it stays bit for bit equal at any thread count."""
+    before = tg.get_num_threads()
+    tg.set_num_threads(threads)
+    try:
+        results = []
+        for compiled in (False, True):
+            model = mlp([2048, 512, 10], "relu", 3)                  # 2·64·2048·512 ≈ 1.3e8 flops per product
+            opt = optim.SGD(model.parameters(), lr=0.05)
+            step = make_step(model, opt, "ce")
+            run = tg.compile(step) if compiled else step
+            for x, y in batches(3, 64, 2048, 10, "ce", np.float32):
+                run(x, y)
+            results.append([p.numpy().copy() for p in model.parameters()])
+        assert all(np.array_equal(a, b) for a, b in zip(*results))
+        assert "(threaded)" in run.source() and "np.matmul" in run.source()   # the 512→10 layer stays NumPy's
+    finally:
+        tg.set_num_threads(before)
+
+
 def test_grad_set_to_none_by_hand_is_replayed():
     """`p.grad = None` inside the step (a hand-written zero_grad) must happen on every replay, or the
     replays would accumulate gradients that eager mode forgets."""

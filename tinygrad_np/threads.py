@@ -104,20 +104,28 @@ def set_blas_threads(n: int) -> None:
     _blas_now = n
 
 
-def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def matmul(a: np.ndarray, b: np.ndarray, out: Optional[np.ndarray] = None) -> np.ndarray:
     """`a @ b` with BLAS on one thread; a product of at least `PARALLEL_FLOPS` (both operands 2-D) is cut
-    into row or column blocks that `run_chunks` multiplies in parallel into one output."""
+    into row or column blocks that `run_chunks` multiplies in parallel into one output (`out` if given)."""
     if _blas_now != 1:
         set_blas_threads(1)
-    if a.ndim == 2 and b.ndim == 2 and 2 * a.size * b.shape[1] >= PARALLEL_FLOPS and _num_threads > 1 \
+    if a.ndim == 2 and b.ndim == 2 and is_large_product(a.shape[0], a.shape[1], b.shape[1]) and _num_threads > 1 \
             and not getattr(_in_worker, "active", False):
-        return _split_matmul(a, b)
+        return _split_matmul(a, b, out)
+    if out is not None:
+        return np.matmul(a, b, out=out)
     return a @ b                                   # small (the common case), batched, or inside a chunk
 
 
-def _split_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def is_large_product(m: int, k: int, n: int) -> bool:
+    """Whether an (m, k) @ (k, n) product is big enough for `matmul` to split it over the threads."""
+    return 2 * m * k * n >= PARALLEL_FLOPS
+
+
+def _split_matmul(a: np.ndarray, b: np.ndarray, out: Optional[np.ndarray] = None) -> np.ndarray:
     m, n = a.shape[0], b.shape[1]
-    out = np.empty((m, n), np.result_type(a, b))
+    if out is None:
+        out = np.empty((m, n), np.result_type(a, b))
     pieces = CHUNKS_PER_THREAD * _num_threads
     rows = m >= n                                   # cut the longer side of the output
     size = -(-(m if rows else n) // pieces)

@@ -13,15 +13,26 @@ from typing import Any, Dict, List, Optional
 
 import numpy as np
 
+from .. import threads
 from ..ops.binary import Add, MatMul, Mul, Sub
 from ..ops.layers import LinearOp
 from ..ops.loss import MSE, BCEWithLogits, CrossEntropy
 from ..ops.unary import Neg, ReLUOp, SigmoidOp, TanhOp
+from ..threads import is_large_product
 from .trace import Const, Node, Value
 
 
 def _is_value(a: Any) -> bool:
     return isinstance(a, Value)
+
+
+def _matmul(prog: Any, a: str, b: str, out: str, mkn: tuple, comment: str) -> None:
+    """One product line. A product large enough for eager's threaded `matmul` (threads.py) calls it, so a
+    replay runs the same kernel on the same threads as eager; a small one is NumPy's own call."""
+    if is_large_product(*mkn):
+        prog.line(f"{prog.named(threads.matmul, 'matmul')}({a}, {b}, out={out})", comment + " (threaded)")
+    else:
+        prog.line(f"np.matmul({a}, {b}, out={out})", comment)
 
 
 class Emitter:
@@ -40,7 +51,7 @@ class LinearEmit(Emitter):
     def forward(self, prog, node):
         x, w = prog.ref(node.inputs[0]), prog.ref(node.inputs[1])
         out = prog.buf(node.outputs[0])
-        prog.line(f"np.matmul({x}, {w}.T, out={out})", "LinearOp: x Wᵀ")
+        _matmul(prog, x, f"{w}.T", out, _linear_mkn(node), "LinearOp: x Wᵀ")
         if len(node.inputs) == 3:
             prog.line(f"np.add({out}, {prog.ref(node.inputs[2])}, out={out})", "LinearOp: + b")
 
@@ -51,14 +62,20 @@ class LinearEmit(Emitter):
         grads = [None] * len(node.inputs)
         if needs[0]:
             grads[0] = prog.new_grad(x)
-            prog.line(f"np.matmul({gy.name}, {prog.ref(w)}, out={grads[0].name})", "LinearOp: dX = G W")
+            _matmul(prog, gy.name, prog.ref(w), grads[0].name, _linear_mkn(node), "LinearOp: dX = G W")
         if needs[1]:
             grads[1] = prog.new_grad(w)
-            prog.line(f"np.matmul({gy.name}.T, {prog.ref(x)}, out={grads[1].name})", "LinearOp: dW = Gᵀ X")
+            _matmul(prog, f"{gy.name}.T", prog.ref(x), grads[1].name, _linear_mkn(node), "LinearOp: dW = Gᵀ X")
         if len(needs) == 3 and needs[2]:
             grads[2] = prog.new_grad(node.inputs[2])
             prog.line(f"np.add.reduce({gy.name}, axis=0, out={grads[2].name})", "LinearOp: db = Σ_rows G")
         return grads
+
+
+def _linear_mkn(node: Node) -> tuple:
+    """(rows, in features, out features): every product of a Linear layer does 2·m·k·n flops."""
+    (m, k), n = node.inputs[0].shape, node.inputs[1].shape[0]
+    return m, k, n
 
 
 class ReLUEmit(Emitter):
@@ -179,18 +196,23 @@ class MatMulEmit(Emitter):
 
     def forward(self, prog, node):
         a, b = (prog.ref(i) for i in node.inputs)
-        prog.line(f"np.matmul({a}, {b}, out={prog.buf(node.outputs[0])})", "MatMul")
+        _matmul(prog, a, b, prog.buf(node.outputs[0]), _matmul_mkn(node), "MatMul")
 
     def backward(self, prog, node, g):
         x, y = node.inputs
         grads: List[Any] = [None, None]
         if node.needs[0]:
             grads[0] = prog.new_grad(x)
-            prog.line(f"np.matmul({g[0].name}, {y.name}.T, out={grads[0].name})", "MatMul: dX = G Yᵀ")
+            _matmul(prog, g[0].name, f"{y.name}.T", grads[0].name, _matmul_mkn(node), "MatMul: dX = G Yᵀ")
         if node.needs[1]:
             grads[1] = prog.new_grad(y)
-            prog.line(f"np.matmul({x.name}.T, {g[0].name}, out={grads[1].name})", "MatMul: dY = Xᵀ G")
+            _matmul(prog, f"{x.name}.T", g[0].name, grads[1].name, _matmul_mkn(node), "MatMul: dY = Xᵀ G")
         return grads
+
+
+def _matmul_mkn(node: Node) -> tuple:
+    (m, k), n = node.inputs[0].shape, node.inputs[1].shape[1]
+    return m, k, n
 
 
 class CrossEntropyEmit(Emitter):
