@@ -99,6 +99,10 @@ def build_parser() -> argparse.ArgumentParser:
                    "improved for this many epochs and keep the best epoch's weights (default: off)")
     t.add_argument("--seed", type=_non_negative(int), help="random seed for initialisation and shuffling, "
                    f"an integer >= 0 (default: {HELP_DEFAULT})")
+    how = t.add_mutually_exclusive_group()
+    how.add_argument("--eager", action="store_true", help="run the training steps eagerly (default for the CNNs)")
+    how.add_argument("--compiled", action="store_true", help="run them through tg.compile (default for the MLPs, "
+                     "where it is faster; the same numbers bit for bit either way)")
     t.add_argument("--out", metavar="DIR", help="run folder (default runs/NAME); an existing run is never "
                    "overwritten: DIR-2, DIR-3, ... is used instead")
     t.add_argument("--hidden", type=_ints, metavar="N,N,...", help="hidden layer sizes, e.g. 20,7,5 ('none': no "
@@ -191,7 +195,8 @@ def cmd_train(a: argparse.Namespace) -> int:
         if given:
             raise ValueError(f"--resume continues a run with its own settings; leave out {', '.join(given)}")
         run, snap, config = read_checkpoint(a.resume)
-        a = argparse.Namespace(**{k: config.get(k) for k in TRAIN_SETTINGS}, resume=a.resume, out=None)
+        a = argparse.Namespace(**{k: config.get(k) for k in TRAIN_SETTINGS}, resume=a.resume, out=None,
+                               eager=a.eager, compiled=a.compiled)
         for k in ("hidden", "digits"):
             if a.__dict__[k] is not None:
                 a.__dict__[k] = tuple(a.__dict__[k])
@@ -213,7 +218,7 @@ def _train(a: argparse.Namespace, run: Optional[Path], resume: Optional[dict]) -
     from .report import format_report, summarize
     from .runs import (CHECKPOINT, METRICS, META, WEIGHTS, describe_command, release_if_empty, reserve_run_dir,
                        versions, write_checkpoint, write_json)
-    from .training import fit, mean_loss, predict
+    from .training import compiles_by_default, fit, mean_loss, predict
 
     config = {k: getattr(a, k) for k in TRAIN_SETTINGS}
     state = {"saved": 0 if resume is None else resume["epoch"], "pending": None, "written_at": time.monotonic()}
@@ -258,8 +263,10 @@ def _train(a: argparse.Namespace, run: Optional[Path], resume: Optional[dict]) -
         print(f"{spec.name} (seed document {spec.seed_doc}): {architecture}; {n_params:,} parameters")
         print(f"data: {where}: {src['n_train']} train / {src['n_val']} val / {src['n_test']} test, "
               f"classes {data.classes}")
+        compiled = a.compiled or (not a.eager and compiles_by_default(spec))
         print(f"recipe: {r.summary()}; seed {r.seed}" + (f"; early stopping, patience {a.patience}"
-                                                         if a.patience else ""))
+                                                         if a.patience else "")
+              + ("; compiled steps (tg.compile)" if compiled else "; eager steps"))
         for line in (note, recipe_note, raw.note, _extras_note()):
             if line:
                 print(f"note: {line}")
@@ -267,7 +274,8 @@ def _train(a: argparse.Namespace, run: Optional[Path], resume: Optional[dict]) -
             print(f"resuming after epoch {resume['epoch']}/{r.epochs}")
         print(f"run folder: {run}")
         t0 = time.perf_counter()
-        history = fit(model, spec, data, on_epoch=on_epoch, resume=resume, patience=a.patience)
+        history = fit(model, spec, data, on_epoch=on_epoch, resume=resume, patience=a.patience,
+                      compiled=compiled)
         total = time.perf_counter() - t0 + (sum(h["seconds"] for h in resume["history"]) if resume else 0.0)
         pred, probs, logits = predict(model, data.X_test, spec.head)
         test = summarize(data.y_test, pred, data.classes, mean_loss(logits, data.y_test, spec.head))

@@ -36,6 +36,27 @@ def _loss(logits: tg.Tensor, target: tg.Tensor, head: str) -> tg.Tensor:
     return nn.functional.cross_entropy(logits, target)
 
 
+def compiles_by_default(spec: ModelSpec) -> bool:
+    """Whether `train` compiles this model's steps: yes for the MLPs (from the second epoch on, compiled ÷
+    eager s/epoch 0.56-0.98 at 1 thread, 0.71 at 2, README), no for the CNNs, whose time is in the conv and
+    pool kernels that a replay calls just as eager does (1.00 at 1 thread, 1.06 at 2: nothing to gain)."""
+    return spec.net == "mlp"
+
+
+def make_step(model: nn.Module, opt, head: str, compiled: bool = True) -> Callable:
+    """`step(x, target) -> (loss, logits)`: forward, loss, zero_grad, backward, update — traced once per batch
+    shape by tg.compile and replayed as generated NumPy (`python -m models backprop` prints it), or eager.
+    Both give the same parameters bit for bit (tests/test_models_compiled_training.py)."""
+    def train_step(x: tg.Tensor, target: tg.Tensor):
+        logits = model(x)
+        loss = _loss(logits, target, head)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss, logits
+    return tg.compile(train_step) if compiled else train_step
+
+
 def logits_of(model: nn.Module, X: np.ndarray, batch: int = EVAL_BATCH) -> np.ndarray:
     """Forward pass in eval mode without recording a graph, in chunks to bound memory."""
     was_training = model.training
@@ -95,7 +116,7 @@ def snapshot(model: nn.Module, opt, sched, epoch: int, history: list[dict], best
 
 def fit(model: nn.Module, spec: ModelSpec, data: Prepared, progress: Optional[Progress] = None,
         on_epoch: Optional[Callable[[dict], None]] = None, resume: Optional[dict] = None,
-        patience: Optional[int] = None) -> list[dict]:
+        patience: Optional[int] = None, compiled: Optional[bool] = None) -> list[dict]:
     """Train in place with spec.recipe; returns one history row per epoch.
 
     Validation loss/accuracy are computed on the held-out validation split; without one, on the test split
@@ -103,6 +124,8 @@ def fit(model: nn.Module, spec: ModelSpec, data: Prepared, progress: Optional[Pr
     `on_epoch(snapshot)` is called after every complete epoch; `resume` (such a snapshot) continues from it.
     `patience`: stop when the validation loss has not improved for that many epochs and keep the best epoch's
     weights (needs a validation split; it is then measured every epoch).
+    `compiled`: run the steps through tg.compile (True) or eagerly (False): the same numbers bit for bit;
+    None: `compiles_by_default(spec)`.
     """
     r, head = spec.recipe, spec.head
     X, y = data.X_train, data.y_train
@@ -130,6 +153,7 @@ def fit(model: nn.Module, spec: ModelSpec, data: Prepared, progress: Optional[Pr
         rng.bit_generator.state = resume["rng"]
         history, best, start = [dict(h) for h in resume["history"]], resume.get("best"), int(resume["epoch"])
     model.train()
+    step = make_step(model, opt, head, compiles_by_default(spec) if compiled is None else compiled)
     try:
         for epoch in range(start + 1, r.epochs + 1):
             t0 = time.perf_counter()
@@ -138,11 +162,7 @@ def fit(model: nn.Module, spec: ModelSpec, data: Prepared, progress: Optional[Pr
             for s in progress.batches(range(steps), epoch):
                 idx = order[s * bs:(s + 1) * bs]
                 xb, tb = (X, target_all) if bs == n else (X[idx], target_all[idx])
-                logits = model(tg.Tensor(xb))
-                loss = _loss(logits, tg.Tensor(tb), head)
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
+                loss, logits = step(tg.Tensor(xb), tg.Tensor(tb))
                 lv = loss.item()
                 if not math.isfinite(lv):
                     raise FloatingPointError(f"training {spec.name} diverged at epoch {epoch} (loss {lv}); "
