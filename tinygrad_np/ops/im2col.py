@@ -82,7 +82,8 @@ def im2col(xp: np.ndarray, kernel: Pair, stride: Pair, dilation: Pair, out_hw: P
     memcpys, and `col2im` adds long contiguous runs too. The Wp - OW extra columns of each row are
     junk (they wrap into the next row) that conv2d crops from its output; the last (KW-1)*DW columns
     would run past the plane, so they are zeroed instead of read.
-    `out`: a contiguous buffer of the result's size to fill instead of allocating one.
+    `out`: a buffer to fill instead of allocating one: contiguous of the result's size, or a view of the
+    result's shape (conv2d's columns with a bias row of ones after them).
     """
     n, c, hp, wp = xp.shape
     (kh, kw), (dh, dw), (oh, ow) = kernel, dilation, out_hw
