@@ -31,9 +31,11 @@ from ..function import Function
 from ..grad_mode import is_grad_enabled
 from .. import threads
 from ..threads import chunk_threads, run_chunks
+from . import conv_planes
 from .im2col import col2im, crop, im2col, out_size, pad, plane_contiguous, wide_columns
 
 CHUNK_BYTES = 1 << 20
+PLANES = True                  # the plane layout (conv_planes.py) where it applies; False: the plain path
 
 
 def _chunking(xp_shape: tuple, itemsize: int, kernel: tuple, dilation: tuple, out_hw: tuple,
@@ -85,11 +87,15 @@ class Convolution(Function):
                   out_size(xp.shape[3], kw, stride[1], 0, 0, dilation[1]))
         # the wide grid (see im2col) pays off when col2im runs; otherwise its junk columns cost more
         wide = stride == (1, 1) and ctx.needs_input_grad[0] and is_grad_enabled() and plane_contiguous(xp)
+        ctx.fold_bias = fold = _folds_bias(x, weight, bias, groups)
+        # backward in the plane layout (conv_planes.py) when it has a col2im to do. Measured side by side,
+        # 1 | 2 threads, fwd+bwd: the seed CNN's conv2 0.91x | 0.87x; without dX (conv1) 1.09x | 1.02x, so
+        # not there; forward stays on the wide grid (its plane version: 1.04-1.08x, the extra GEMM columns)
+        ctx.planes = PLANES and wide and groups == 1
         step, per_sample, length = _chunking(xp.shape, xp.itemsize, kernel, dilation, out_hw, wide)
         out = np.empty((n, o, length), np.result_type(x, weight, *(() if bias is None else (bias,))))
         chunks = -(-n // step)
         parallel = 2 * o * k * length * n >= threads.PARALLEL_FLOPS
-        fold = _folds_bias(x, weight, bias, groups)
         # folded bias: [W | b] @ [cols; 1] puts the bias into the GEMM instead of a pass over the output
         wg = np.concatenate([weight.reshape(o, k), bias[:, None]], axis=1) if fold else weight.reshape(groups, og, k)
         bufs = [_column_buffer(min(step, n), k, length, per_sample, xp.dtype, fold)
@@ -109,7 +115,6 @@ class Convolution(Function):
         run_chunks(chunk, chunks, parallel)
         ctx.save_for_backward(x if ctx.needs_input_grad[1] else None, weight)
         ctx.geometry = (xp.shape, kernel, stride, pads, dilation, groups, out_hw, wide)
-        ctx.fold_bias = fold
         return out.reshape(n, o, out_hw[0], length // out_hw[0])[..., :out_hw[1]]   # crops the wide grid's junk
 
     @quiet_staticmethod
@@ -117,6 +122,12 @@ class Convolution(Function):
         x, weight = ctx.saved_tensors
         xp_shape, kernel, stride, pads, dilation, groups, out_hw, wide = ctx.geometry
         need_x, need_w, need_b = ctx.needs_input_grad
+        if getattr(ctx, "planes", False):
+            xp = np.ascontiguousarray(pad(x, pads)) if need_w else None
+            fold = need_w and ctx.fold_bias and grad.dtype == x.dtype
+            dxp, dw, db = conv_planes.backward(grad, xp, weight, xp_shape, kernel, dilation, out_hw,
+                                               ctx.needs_input_grad, fold, CHUNK_BYTES)
+            return (None if dxp is None else crop(dxp, pads), dw, db)
         n, o = grad.shape[:2]
         k, og = weight.shape[1] * kernel[0] * kernel[1], o // groups
         step, per_sample, length = _chunking(xp_shape, grad.itemsize, kernel, dilation, out_hw, wide)
