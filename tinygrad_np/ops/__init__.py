@@ -5,7 +5,8 @@
     binary.py    Add Sub Mul Div Pow MatMul
     reduce.py    Sum Mean Var AMax AMin ArgReduce LogSumExp SoftmaxOp LogSoftmaxOp
     movement.py  Reshape Permute Expand GetItem Cat Stack Where
-    conv.py      Convolution                     (im2col.py: the window bookkeeping it shares with pooling)
+    conv.py      Convolution                     (im2col.py: the window bookkeeping it shares with pooling;
+                                                 conv_planes.py: its stride-1 backward in the plane layout)
     pool.py      MaxPool AvgPool                 (adaptive.py: AdaptiveAvgPool AdaptiveMaxPool)
     layers.py    LinearOp DropoutOp BatchNormOp  (the fused ops behind nn layers)
     loss.py      CrossEntropy NLL BCE BCEWithLogits MSE

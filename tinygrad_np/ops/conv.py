@@ -4,6 +4,10 @@ Forward: cols = im2col(padded x) of shape (n, C, KH, KW, L), viewed per group as
 out = W (G, O/G, C/G*KH*KW) @ cols is one `np.matmul` call that runs a BLAS gemm per (sample, group)
 and lands directly in NCHW order (no transpose copy). Backward builds the same columns again:
 dW = Σₙ g colsᵀ, dcols = Wᵀ g, and col2im adds dcols back with one slab add per kernel offset.
+With one group the bias rides in the GEMM ([W | b] against a ones row of the columns) and db comes
+out of the dW GEMM. A stride-1, one-group convolution that needs dX runs its backward in the plane
+layout of conv_planes.py instead (whole-plane memcpys and 1-D adds); this file's path stays the
+general one and the reference the tests check the others against.
 
 Both passes walk the batch in chunks whose columns fit in about 1 MB (the L2 cache; two samples for
 each of the seed CNN's layers): columns are written, multiplied and dropped while still in cache
