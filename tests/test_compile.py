@@ -554,3 +554,25 @@ def test_activations_and_losses_written_out_equal_eager(act, loss_name):
     step = train_both([5, 7, 4, 3], act, "adam", loss_name, np.float64, steps=6)
     op = {"sigmoid": "SigmoidOp: σ(x)", "tanh": "TanhOp", "leaky": "LeakyReLUOp (the library's kernel)"}[act]
     assert op in step.source()
+
+
+def test_relu_replay_lets_nan_through_as_eager_and_pytorch_do():
+    """ReLU's gradient passes where the output is NaN (PyTorch's threshold_backward); the replay must too."""
+    w = tg.tensor(np.array([1.0, 1.0, 1.0], np.float32), requires_grad=True)
+
+    def step(x):
+        w.grad = None
+        loss = (x * w).relu().sum()
+        loss.backward()
+        return loss
+    compiled = tg.compile(step)
+    x = tg.tensor(np.array([2.0, -1.0, np.nan], np.float32))
+    compiled(x)                                                   # the trace (eager)
+    eager_grad = w.grad.numpy().copy()
+    compiled(x)                                                   # a replay
+    np.testing.assert_array_equal(w.grad.numpy(), eager_grad)
+    np.testing.assert_array_equal(eager_grad, [2.0, 0.0, np.nan])
+    torch = pytest.importorskip("torch")
+    tw = torch.ones(3, requires_grad=True)
+    (torch.tensor([2.0, -1.0, float("nan")]) * tw).relu().sum().backward()
+    np.testing.assert_array_equal(tw.grad.numpy(), eager_grad)

@@ -86,9 +86,9 @@ class ReLUEmit(Emitter):
     def backward(self, prog, node, g):
         out = node.outputs[0]
         mask = prog.tmp(out.name + "_on", out.shape, np.bool_)
-        prog.line(f"np.greater({out.name}, 0, out={mask})", "ReLUOp: where the output is positive")
+        prog.line(f"np.not_equal({out.name}, 0, out={mask})", "ReLUOp: where the output is not 0 (NaN passes)")
         gx = prog.new_grad(node.inputs[0], shape=out.shape, dtype=out.dtype)
-        prog.line(f"np.multiply({g[0].name}, {mask}, out={gx.name})", "ReLUOp: dX = G · [out > 0]")
+        prog.line(f"np.multiply({g[0].name}, {mask}, out={gx.name})", "ReLUOp: dX = G · [out ≠ 0]")
         return [gx]
 
 

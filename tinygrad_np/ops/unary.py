@@ -145,7 +145,7 @@ class ReLUOp(Function):
         return grad * (ctx.saved_tensors[0] != 0)
 
     @staticmethod
-    def backward_graph(ctx, grad): return grad * (ctx.parents[0]._data > 0)
+    def backward_graph(ctx, grad): return grad * ~(ctx.parents[0]._data <= 0)      # of the input: NaN passes
 
 
 class LeakyReLUOp(Function):
