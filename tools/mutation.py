@@ -33,21 +33,23 @@ ROOT = Path(__file__).resolve().parents[1]
 GROUPS = {
     "engine": (["dtypes", "autograd", "function", "tensor"],
                ["test_engine", "test_core_function", "test_core_dtypes", "test_errors_core", "test_tensor",
-                "test_custom_ops_doc", "test_behaviour_engine"]),
+                "test_custom_ops_doc", "test_behaviour_engine", "test_promotion", "test_hardening", "test_hooks",
+                "test_anomaly", "test_inplace", "test_higher_order", "test_autograd_functional"]),
     "ops": (["ops/unary", "ops/binary", "ops/reduce", "ops/movement", "ops/tensor_api"],
             ["test_ops_grad", "test_core_movement_grad", "test_torch_parity_core", "test_tensor",
-             "test_behaviour_ops"]),
+             "test_behaviour_ops", "test_promotion", "test_hardening", "test_unary_math", "test_torch_surface",
+             "test_inplace"]),
     "conv_pool": (["ops/conv", "ops/im2col", "ops/pool"],
                   ["test_conv", "test_pool", "test_conv_pool_torch", "test_behaviour_conv_pool"]),
     "nn": (["ops/layers", "ops/loss", "nn/functional", "nn/batchnorm"],
            ["test_nn_layers", "test_nn_losses", "test_nn_module", "test_errors_core", "test_conv", "test_pool",
-            "test_behaviour_nn", "test_behaviour_conv_pool"]),
+            "test_behaviour_nn", "test_behaviour_conv_pool", "test_promotion", "test_hardening"]),
     "optim": (["optim/optimizer", "optim/sgd", "optim/adam", "optim/adamw", "optim/rmsprop",
                "optim/lr_scheduler"],
               ["test_optim", "test_optim_lr_scheduler", "test_behaviour_optim"]),
     "checks_files": (["gradcheck", "serialization"],
                      ["test_gradcheck", "test_serialization", "test_behaviour_gradcheck",
-                      "test_behaviour_serialization"]),
+                      "test_behaviour_serialization", "test_gradcheck_explain", "test_hostile_files"]),
 }
 GROUP_OF = {f"tinygrad_np/{f}.py": g for g, (files, _) in GROUPS.items() for f in files}
 
