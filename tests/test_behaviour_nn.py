@@ -308,6 +308,11 @@ WRAPPER_ERRORS = [
      r"^binary_cross_entropy: weight of shape \(3,\) does not broadcast to input of shape \(2,\)$"),
     (lambda: F.binary_cross_entropy_with_logits(_t(2), _t(2), pos_weight=np.ones(3)), ValueError,
      r"^binary_cross_entropy_with_logits: pos_weight of shape \(3,\) does not broadcast"),
+    (lambda: F.conv2d(_t(1, 1, 3, 3), _t(1, 1, 2, 2), "b"), TypeError, r"^conv2d: bias must be a Tensor, got str$"),
+    (lambda: F.conv2d(_t(1, 1, 3, 3), _t(1, 1, 2, 2, dtype=np.int64)), TypeError,
+     r"^conv2d: weight must be floating point, got dtype int64$"),
+    (lambda: F.conv2d(_t(1, 1, 3, 3), _t(1, 1, 2, 2), _t(1, dtype=np.int32)), TypeError,
+     r"^conv2d: bias must be floating point, got dtype int32$"),
     (lambda: F.binary_cross_entropy(tg.tensor([0.5, 1.5]), _t(2)), ValueError,
      r"^binary_cross_entropy: input must hold probabilities in \[0, 1\], got values in \[0\.5, 1\.5\]"),
 ]
