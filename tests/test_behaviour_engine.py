@@ -434,3 +434,44 @@ def test_a_node_repr_is_its_op_name():
     assert repr((x * 2).grad_fn) == "<Mul>" and repr((x + 1).grad_fn) == "<Add>"
     assert repr(SquareAsPythonFloats.apply(tg.tensor(np.float32(2.0), requires_grad=True)).grad_fn) == \
         "<SquareAsPythonFloats>"
+
+
+def test_a_hook_sees_a_gradient_without_graph_and_detach_needs_no_grad():
+    """PyTorch: without create_graph the gradient a hook receives does not require grad, nor does detach()."""
+    seen = []
+    x = tg.Tensor(np.arange(3.0), requires_grad=True)
+    y = x * 2
+    y.register_hook(lambda g: seen.append(g.requires_grad))
+    x.register_hook(lambda g: seen.append(g.requires_grad))
+    y.sum().backward()
+    assert seen == [False, False]
+    np.testing.assert_array_equal(x.grad.numpy(), [2.0, 2.0, 2.0])
+    assert x.detach().requires_grad is False and y.detach().requires_grad is False
+
+
+def test_quiet_function_runs_forward_and_backward_without_numpy_warnings():
+    """A Function under tg.dtypes.quiet_function overflows to inf as PyTorch does, with no RuntimeWarning,
+    and keeps its methods' names."""
+    import warnings
+    from tinygrad_np.dtypes import quiet_function
+
+    @quiet_function
+    class Square(tg.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x * x
+
+        @staticmethod
+        def backward(ctx, grad):
+            (x,) = ctx.saved_tensors
+            return grad * 2 * x
+
+    x = tg.Tensor(np.array([1e200, 3.0]), requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        y = Square.apply(x)
+        y.backward(np.array([1e200, 1.0]))
+    np.testing.assert_array_equal(y.numpy(), [np.inf, 9.0])
+    np.testing.assert_array_equal(x.grad.numpy(), [np.inf, 6.0])
+    assert Square.forward.__name__ == "forward" and Square.backward.__name__ == "backward"
