@@ -475,3 +475,37 @@ def test_quiet_function_runs_forward_and_backward_without_numpy_warnings():
     np.testing.assert_array_equal(y.numpy(), [np.inf, 9.0])
     np.testing.assert_array_equal(x.grad.numpy(), [np.inf, 6.0])
     assert Square.forward.__name__ == "forward" and Square.backward.__name__ == "backward"
+
+
+def test_tensor_of_a_tensor_keeps_its_dtype_and_tg_tensor_copies():
+    """torch.tensor(t) copies t's values in t's dtype; Tensor(t) keeps the dtype too (a float64 Tensor is
+    not Python data, so it does not become the default float32)."""
+    t = tg.Tensor(np.array([1.0, 2.0, 1.0 + 2.0 ** -40]))
+    for made in (tg.tensor(t), tg.Tensor(t), tg.tensor(t, requires_grad=True)):
+        assert made.dtype == np.float64
+        np.testing.assert_array_equal(made.numpy(), [1.0, 2.0, 1.0 + 2.0 ** -40])
+    copy = tg.tensor(t)
+    copy.numpy()[0] = 5.0
+    assert t.numpy()[0] == 1.0
+
+
+def test_needs_input_grad_is_false_for_constant_arguments():
+    """PyTorch: ctx.needs_input_grad holds True/False per argument, False for non-tensors and for tensors
+    that do not require grad."""
+    seen = []
+
+    class Scale(tg.Function):
+        @staticmethod
+        def forward(ctx, x, k, y):
+            seen.append(ctx.needs_input_grad)
+            return x * k + y
+
+        @staticmethod
+        def backward(ctx, grad):
+            return grad * 3.0, None, None
+
+    x = tg.Tensor(np.ones(2), requires_grad=True)
+    out = Scale.apply(x, 3.0, tg.Tensor(np.ones(2)))
+    assert seen == [(True, False, False)]
+    out.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [3.0, 3.0])
