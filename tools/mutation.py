@@ -66,6 +66,8 @@ _DEAD = ("only _step_count == 1 outside the construction step reaches CosineAnne
 _NO_OBJECTS = "allow_pickle on write: _encode refuses object arrays before any write, so it is never consulted"
 _SAME_DIVISOR = ("the divisor array (all its entries equal) instead of that one scalar of the same dtype: "
                  "the same quotients element by element")
+_SHORTCUT = ("skips the float-array-with-Python-scalar shortcut: result_type and the casts then give the "
+             "same operands (the shortcut exists because NumPy already agrees), only time changes")
 EQUIVALENT: dict[str, str] = {
     "tinygrad_np.ops.unary.xǁSigmoidOpǁforward__mutmut_8": "copy= of astype on np.where's fresh result",
     "tinygrad_np.ops.unary.xǁSigmoidOpǁforward__mutmut_20": "copy= of astype on np.where's fresh result",
@@ -135,10 +137,12 @@ EQUIVALENT: dict[str, str] = {
         "astype to the dtype the array already has: a copy with the same values (the op's result is fresh "
         "anyway), only time changes",
     "tinygrad_np.tensor.xǁTensorǁ_arg__mutmut_52": "copy=None for copy=False on np.argmax's fresh intp result",
-    "tinygrad_np.dtypes.x_binary_operands__mutmut_6":
-        "skips the float-array-with-Python-scalar shortcut: result_type and the casts then give the same "
-        "operands (the shortcut exists because NumPy already agrees), only time changes",
+    "tinygrad_np.dtypes.x_binary_operands__mutmut_6": _SHORTCUT,
+    "tinygrad_np.dtypes.x_binary_operands__mutmut_15": _SHORTCUT,
     "tinygrad_np.gradcheck.x_central_differences__mutmut_7": "reshape(-2): NumPy 2 takes any negative size as 'infer'",
+    "tinygrad_np.tensor.xǁTensorǁregister_hook__mutmut_18":
+        "leaf_hooks.pop without its default: only this finalizer removes the entry, once, when its leaf dies "
+        "(a later leaf with the same id registers after), so the key is always there",
     "tinygrad_np.gradcheck.x_gradcheck__mutmut_143": "reshape(-2): NumPy 2 takes any negative size as 'infer'",
     "tinygrad_np.tensor.xǁTensorǁ__init____mutmut_21":
         "a leaf's _out_index: read only for tensors with a grad_fn, which __init__ never makes",
