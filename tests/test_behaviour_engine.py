@@ -509,3 +509,12 @@ def test_needs_input_grad_is_false_for_constant_arguments():
     assert seen == [(True, False, False)]
     out.sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), [3.0, 3.0])
+
+
+def test_a_leafs_node_in_next_functions_is_an_accumulate_grad_that_shows_its_name():
+    """As PyTorch prints grad_fn.next_functions: the leaf's node names itself AccumulateGrad, and its
+    .variable is the leaf; a constant operand has no node."""
+    x = tg.Tensor(np.ones(2), requires_grad=True)
+    (acc, index), (const, _) = (x * np.ones(2)).grad_fn.next_functions
+    assert repr(acc).startswith("<AccumulateGrad") and acc.name() == "AccumulateGrad"
+    assert acc.variable is x and index == 0 and acc.next_functions == () and const is None
