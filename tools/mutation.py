@@ -183,8 +183,10 @@ def exit_codes(where: Path, core_file: str) -> dict:
     return json.loads((where / "mutants" / f"{core_file}.meta").read_text())["exit_code_by_key"]
 
 
-def run_group(group: str, files: list, sample: int, seed: int, jobs: int, work: Path, rev: str | None) -> list:
-    """Mutate `files` (of one group), run a fixed-seed sample of each file's mutants, score each file."""
+def run_group(group: str, files: list, sample: int, seed: int, jobs: int, work: Path, rev: str | None,
+              only: list | None = None) -> list:
+    """Mutate `files` (of one group), run a fixed-seed sample of each file's mutants (or only the named
+    mutants, e.g. a previous run's survivors after new tests), score each file."""
     where = scratch_copy(group, files, work, rev)
     env = dict(os.environ, CI="true", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
     generate = ("from mutmut.__main__ import *\nset_mutant_under_test('mutant_generation')\n"
@@ -194,7 +196,10 @@ def run_group(group: str, files: list, sample: int, seed: int, jobs: int, work: 
     chosen = {}
     for f in files:
         names = sorted(exit_codes(where, f))
-        chosen[f] = (len(names), sorted(random.Random(f"{seed}:{f}").sample(names, min(sample, len(names)))))
+        if only is not None:
+            chosen[f] = (len(names), [n for n in names if n in only])
+        else:
+            chosen[f] = (len(names), sorted(random.Random(f"{seed}:{f}").sample(names, min(sample, len(names)))))
     with open(where / "mutmut-run.log", "w") as out:
         subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", str(jobs),
                         *[n for _, names in chosen.values() for n in names]],
@@ -217,6 +222,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sample", type=int, default=30, help="mutants drawn per file (default 30)")
     parser.add_argument("--seed", type=int, default=19, help="sampling seed (default 19)")
     parser.add_argument("--jobs", type=int, default=2, help="mutants run at once (default 2)")
+    parser.add_argument("--mutants", nargs="+", metavar="NAME",
+                        help="run only these mutants (names as printed, e.g. the last run's survivors)")
     parser.add_argument("--rev", help="test this commit (git archive) instead of the working tree")
     parser.add_argument("--work", type=Path, default=Path("/tmp/tinygrad_np-mutation"),
                         help="scratch directory (default /tmp/tinygrad_np-mutation)")
@@ -230,7 +237,10 @@ def main(argv: list[str] | None = None) -> int:
     for group in GROUPS:
         files = [f for f in wanted if GROUP_OF[f] == group]
         if files:
-            results += run_group(group, files, args.sample, args.seed, args.jobs, args.work, args.rev)
+            if args.mutants and not any(n.startswith(f.removesuffix(".py").replace("/", ".") + ".")
+                                        for n in args.mutants for f in files):
+                continue
+            results += run_group(group, files, args.sample, args.seed, args.jobs, args.work, args.rev, args.mutants)
     minutes = (datetime.datetime.now(datetime.timezone.utc) - started).total_seconds() / 60
     print(f"Run of {started:%Y-%m-%d %H:%M} UTC on {args.rev or 'the working tree'}, seed {args.seed}, "
           f"sample {args.sample}/file, "
