@@ -144,6 +144,9 @@ EQUIVALENT: dict[str, str] = {
         "leaf_hooks.pop without its default: only this finalizer removes the entry, once, when its leaf dies "
         "(a later leaf with the same id registers after), so the key is always there",
     "tinygrad_np.tensor.xǁTensorǁbackward__mutmut_33": "'XXfiubXX': a dtype kind is one character, never 'X'",
+    "tinygrad_np.tensor.xǁTensorǁbackward__mutmut_42":
+        "astype copies the caller's gradient (copy=True): the engine never writes into the seed (a leaf's "
+        "grad gets its own copy of it), so only time changes",
     "tinygrad_np.gradcheck.x_gradcheck__mutmut_143": "reshape(-2): NumPy 2 takes any negative size as 'infer'",
     "tinygrad_np.tensor.xǁTensorǁ__init____mutmut_21":
         "a leaf's _out_index: read only for tensors with a grad_fn, which __init__ never makes",
