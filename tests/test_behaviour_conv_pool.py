@@ -146,3 +146,21 @@ def test_against_torch_on_strided_views():
         ours_avg = F.avg_pool2d(tg.Tensor(view(BASE)), 3, stride=1, padding=1)
         theirs_avg = torch.nn.functional.avg_pool2d(torch.from_numpy(x), 3, stride=1, padding=1)
         np.testing.assert_allclose(ours_avg.numpy(), theirs_avg.numpy(), rtol=1e-12, err_msg=layout)
+
+
+def test_conv2d_result_type_includes_the_bias():
+    """DESIGN's promotion rule (float32 with float64 gives float64) holds for all three operands: a
+    float64 bias on float32 input and weight gives a float64 result, as `x32 @ w32 + b64` does (the
+    products in float32, so values agree with the float64 definition to float32 rounding: rtol 1e-5),
+    and the bias gradient keeps the bias's dtype."""
+    x = BASE[:, :, :5, :5].astype(np.float32)
+    w = rng.standard_normal((4, 3, 2, 2)).astype(np.float32)
+    b = rng.standard_normal(4)
+    bt = tg.Tensor(b, requires_grad=True)
+    out = F.conv2d(tg.Tensor(x), tg.Tensor(w), bt)
+    assert out.dtype == np.float64
+    want = correlate(x.astype(np.float64), w.astype(np.float64)) + b[:, None, None]
+    np.testing.assert_allclose(out.numpy(), want, rtol=1e-5, atol=1e-5)
+    out.sum().backward()
+    assert bt.grad.dtype == np.float64
+    np.testing.assert_allclose(bt.grad.numpy(), np.full(4, x.shape[0] * 4 * 4.0), rtol=1e-12)

@@ -434,3 +434,87 @@ def test_a_node_repr_is_its_op_name():
     assert repr((x * 2).grad_fn) == "<Mul>" and repr((x + 1).grad_fn) == "<Add>"
     assert repr(SquareAsPythonFloats.apply(tg.tensor(np.float32(2.0), requires_grad=True)).grad_fn) == \
         "<SquareAsPythonFloats>"
+
+
+def test_a_hook_sees_a_gradient_without_graph_and_detach_needs_no_grad():
+    """PyTorch: without create_graph the gradient a hook receives does not require grad, nor does detach()."""
+    seen = []
+    x = tg.Tensor(np.arange(3.0), requires_grad=True)
+    y = x * 2
+    y.register_hook(lambda g: seen.append(g.requires_grad))
+    x.register_hook(lambda g: seen.append(g.requires_grad))
+    y.sum().backward()
+    assert seen == [False, False]
+    np.testing.assert_array_equal(x.grad.numpy(), [2.0, 2.0, 2.0])
+    assert x.detach().requires_grad is False and y.detach().requires_grad is False
+
+
+def test_quiet_function_runs_forward_and_backward_without_numpy_warnings():
+    """A Function under tg.dtypes.quiet_function overflows to inf as PyTorch does, with no RuntimeWarning,
+    and keeps its methods' names."""
+    import warnings
+    from tinygrad_np.dtypes import quiet_function
+
+    @quiet_function
+    class Square(tg.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x * x
+
+        @staticmethod
+        def backward(ctx, grad):
+            (x,) = ctx.saved_tensors
+            return grad * 2 * x
+
+    x = tg.Tensor(np.array([1e200, 3.0]), requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        y = Square.apply(x)
+        y.backward(np.array([1e200, 1.0]))
+    np.testing.assert_array_equal(y.numpy(), [np.inf, 9.0])
+    np.testing.assert_array_equal(x.grad.numpy(), [np.inf, 6.0])
+    assert Square.forward.__name__ == "forward" and Square.backward.__name__ == "backward"
+
+
+def test_tensor_of_a_tensor_keeps_its_dtype_and_tg_tensor_copies():
+    """torch.tensor(t) copies t's values in t's dtype; Tensor(t) keeps the dtype too (a float64 Tensor is
+    not Python data, so it does not become the default float32)."""
+    t = tg.Tensor(np.array([1.0, 2.0, 1.0 + 2.0 ** -40]))
+    for made in (tg.tensor(t), tg.Tensor(t), tg.tensor(t, requires_grad=True)):
+        assert made.dtype == np.float64
+        np.testing.assert_array_equal(made.numpy(), [1.0, 2.0, 1.0 + 2.0 ** -40])
+    copy = tg.tensor(t)
+    copy.numpy()[0] = 5.0
+    assert t.numpy()[0] == 1.0
+
+
+def test_needs_input_grad_is_false_for_constant_arguments():
+    """PyTorch: ctx.needs_input_grad holds True/False per argument, False for non-tensors and for tensors
+    that do not require grad."""
+    seen = []
+
+    class Scale(tg.Function):
+        @staticmethod
+        def forward(ctx, x, k, y):
+            seen.append(ctx.needs_input_grad)
+            return x * k + y
+
+        @staticmethod
+        def backward(ctx, grad):
+            return grad * 3.0, None, None
+
+    x = tg.Tensor(np.ones(2), requires_grad=True)
+    out = Scale.apply(x, 3.0, tg.Tensor(np.ones(2)))
+    assert seen == [(True, False, False)]
+    out.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [3.0, 3.0])
+
+
+def test_a_leafs_node_in_next_functions_is_an_accumulate_grad_that_shows_its_name():
+    """As PyTorch prints grad_fn.next_functions: the leaf's node names itself AccumulateGrad, and its
+    .variable is the leaf; a constant operand has no node."""
+    x = tg.Tensor(np.ones(2), requires_grad=True)
+    (acc, index), (const, _) = (x * np.ones(2)).grad_fn.next_functions
+    assert repr(acc).startswith("<AccumulateGrad") and acc.name() == "AccumulateGrad"
+    assert acc.variable is x and index == 0 and acc.next_functions == () and const is None

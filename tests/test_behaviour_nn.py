@@ -308,6 +308,11 @@ WRAPPER_ERRORS = [
      r"^binary_cross_entropy: weight of shape \(3,\) does not broadcast to input of shape \(2,\)$"),
     (lambda: F.binary_cross_entropy_with_logits(_t(2), _t(2), pos_weight=np.ones(3)), ValueError,
      r"^binary_cross_entropy_with_logits: pos_weight of shape \(3,\) does not broadcast"),
+    (lambda: F.conv2d(_t(1, 1, 3, 3), _t(1, 1, 2, 2), "b"), TypeError, r"^conv2d: bias must be a Tensor, got str$"),
+    (lambda: F.conv2d(_t(1, 1, 3, 3), _t(1, 1, 2, 2, dtype=np.int64)), TypeError,
+     r"^conv2d: weight must be floating point, got dtype int64$"),
+    (lambda: F.conv2d(_t(1, 1, 3, 3), _t(1, 1, 2, 2), _t(1, dtype=np.int32)), TypeError,
+     r"^conv2d: bias must be floating point, got dtype int32$"),
     (lambda: F.binary_cross_entropy(tg.tensor([0.5, 1.5]), _t(2)), ValueError,
      r"^binary_cross_entropy: input must hold probabilities in \[0, 1\], got values in \[0\.5, 1\.5\]"),
 ]
@@ -388,3 +393,36 @@ def test_unbatched_conv2d_with_padding_on_a_non_square_image():
 def test_unbatched_conv2d_kernel_taller_than_the_image_is_refused_naming_both_sizes():
     with pytest.raises(ValueError, match=r"larger than the padded input 2x6 \(input \(1, 2, 6\), padding"):
         F.conv2d(tg.tensor(np.ones((1, 2, 6))), tg.tensor(np.ones((1, 1, 3, 1))))
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, np.bool_])
+def test_dropout_on_integers_and_bool_follows_pytorch(dtype):
+    """PyTorch: 0 < p < 1 refuses an integer or bool input (1/(1 - p) cannot be cast back); p = 1 gives
+    zeros of the input's dtype; p = 0 and eval mode return the input unchanged."""
+    data = (np.arange(6) % 3).astype(dtype)
+    x = tg.Tensor(data)
+    with pytest.raises(TypeError, match=rf"dropout: p=0.5 .* floating point input, got dtype {np.dtype(dtype)}"):
+        F.dropout(x, 0.5)
+    with pytest.raises(TypeError, match="dropout: p=0.25"):
+        tg.nn.Dropout(0.25)(x)
+    zeros = F.dropout(x, 1.0)
+    assert zeros.dtype == np.dtype(dtype)
+    np.testing.assert_array_equal(zeros.numpy(), np.zeros(6, dtype))
+    assert F.dropout(x, 0.0) is x and F.dropout(x, 0.5, training=False) is x
+    torch = pytest.importorskip("torch")
+    tx = torch.from_numpy(data)
+    with pytest.raises(RuntimeError):
+        torch.nn.functional.dropout(tx, 0.5)
+    assert torch.nn.functional.dropout(tx, 1.0).numpy().dtype == zeros.dtype
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_dropout_keeps_a_float_dtype_and_scales_by_one_over_one_minus_p(dtype):
+    tg.manual_seed(1)
+    x = tg.Tensor(np.full(10_000, 2.0, dtype), requires_grad=True)
+    out = F.dropout(x, 0.2)
+    assert out.dtype == np.dtype(dtype)
+    np.testing.assert_array_equal(np.unique(out.numpy()), np.array([0.0, 2.0 / 0.8], dtype))
+    out.sum().backward()
+    assert x.grad.dtype == np.dtype(dtype)
+    np.testing.assert_array_equal(x.grad.numpy(), out.numpy() / 2)

@@ -112,7 +112,7 @@ def test_a_zip_member_that_is_not_an_array_is_named(tmp_path):
     with zipfile.ZipFile(path, "w") as zf:
         zf.writestr("readme.txt", "hello")
     with pytest.raises(ValueError, match=r"^load: .*odd.npz is a zip file but its member 'readme.txt' is not a "
-                                         r"NumPy array"):
+                                         r"NumPy array; is it really an \.npz file\?$"):
         tg.load(path)
 
 

@@ -176,9 +176,21 @@ def _cast_operand(v: Any, dt: np.dtype) -> Any:
 
 def quiet_staticmethod(fn: Any) -> staticmethod:
     """A Function's forward or backward run under `quiet()`: an overflowing product or an inf − inf is
-    inf or NaN, as in PyTorch, never a RuntimeWarning. Use in place of @staticmethod."""
+    inf or NaN, as in PyTorch, never a RuntimeWarning. Use in place of @staticmethod (or `quiet_function`
+    on the class, which mutation testing can see into: mutmut skips functions with other decorators)."""
     def run(*args: Any, **kwargs: Any) -> Any:
         with quiet():
             return fn(*args, **kwargs)
     run.__doc__, run.__name__, run.__qualname__ = fn.__doc__, fn.__name__, fn.__qualname__
     return staticmethod(run)
+
+
+def quiet_function(cls: Any) -> Any:
+    """Class decorator for a Function: its own static forward, backward and backward_graph run under
+    `quiet()` (as `quiet_staticmethod` does for one method). The methods keep a plain @staticmethod, so
+    tools/mutation.py's mutmut, which does not mutate functions with any other decorator, mutates them."""
+    for name in ("forward", "backward", "backward_graph"):
+        method = vars(cls).get(name)
+        if isinstance(method, staticmethod):
+            setattr(cls, name, quiet_staticmethod(method.__func__))
+    return cls

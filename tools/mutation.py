@@ -33,21 +33,25 @@ ROOT = Path(__file__).resolve().parents[1]
 GROUPS = {
     "engine": (["dtypes", "autograd", "function", "tensor"],
                ["test_engine", "test_core_function", "test_core_dtypes", "test_errors_core", "test_tensor",
-                "test_custom_ops_doc", "test_behaviour_engine"]),
+                "test_custom_ops_doc", "test_behaviour_engine", "test_promotion", "test_hardening", "test_hooks",
+                "test_anomaly", "test_inplace", "test_higher_order", "test_autograd_functional", "test_torch_surface"]),
     "ops": (["ops/unary", "ops/binary", "ops/reduce", "ops/movement", "ops/tensor_api"],
             ["test_ops_grad", "test_core_movement_grad", "test_torch_parity_core", "test_tensor",
-             "test_behaviour_ops"]),
+             "test_behaviour_ops", "test_promotion", "test_hardening", "test_unary_math", "test_torch_surface",
+             "test_inplace", "test_higher_order", "test_higher_order_torch_math"]),
     "conv_pool": (["ops/conv", "ops/im2col", "ops/pool"],
                   ["test_conv", "test_pool", "test_conv_pool_torch", "test_behaviour_conv_pool"]),
     "nn": (["ops/layers", "ops/loss", "nn/functional", "nn/batchnorm"],
            ["test_nn_layers", "test_nn_losses", "test_nn_module", "test_errors_core", "test_conv", "test_pool",
-            "test_behaviour_nn", "test_behaviour_conv_pool"]),
+            "test_behaviour_nn", "test_behaviour_conv_pool", "test_promotion", "test_hardening", "test_higher_order",
+            "test_higher_order_torch_math"]),
     "optim": (["optim/optimizer", "optim/sgd", "optim/adam", "optim/adamw", "optim/rmsprop",
                "optim/lr_scheduler"],
               ["test_optim", "test_optim_lr_scheduler", "test_behaviour_optim"]),
     "checks_files": (["gradcheck", "serialization"],
                      ["test_gradcheck", "test_serialization", "test_behaviour_gradcheck",
-                      "test_behaviour_serialization"]),
+                      "test_behaviour_serialization", "test_gradcheck_explain", "test_higher_order",
+                      "test_higher_order_torch_math"]),
 }
 GROUP_OF = {f"tinygrad_np/{f}.py": g for g, (files, _) in GROUPS.items() for f in files}
 
@@ -60,6 +64,10 @@ _FRESH = ("copy= when casting an array np.asarray just made from Python data (a 
 _DEAD = ("only _step_count == 1 outside the construction step reaches CosineAnnealingLR's closed-form branch "
          "(PyTorch's, for a first step() at t > 0), and construction always takes that step: unreachable")
 _NO_OBJECTS = "allow_pickle on write: _encode refuses object arrays before any write, so it is never consulted"
+_SAME_DIVISOR = ("the divisor array (all its entries equal) instead of that one scalar of the same dtype: "
+                 "the same quotients element by element")
+_SHORTCUT = ("skips the float-array-with-Python-scalar shortcut: result_type and the casts then give the "
+             "same operands (the shortcut exists because NumPy already agrees), only time changes")
 EQUIVALENT: dict[str, str] = {
     "tinygrad_np.ops.unary.xǁSigmoidOpǁforward__mutmut_8": "copy= of astype on np.where's fresh result",
     "tinygrad_np.ops.unary.xǁSigmoidOpǁforward__mutmut_20": "copy= of astype on np.where's fresh result",
@@ -82,8 +90,9 @@ EQUIVALENT: dict[str, str] = {
     "tinygrad_np.ops.conv.xǁConvolutionǁbackward__mutmut_101":
         "a float64 scratch buffer for dcols: a float32 input gradient agrees to float32 rounding; only memory "
         "and time change, which benchmarks/ measure, not unit tests",
-    "tinygrad_np.ops.layers.xǁLinearOpǁbackward__mutmut_21": _UNNEEDED,
-    "tinygrad_np.ops.layers.xǁBatchNormOpǁbackward__mutmut_13": _UNNEEDED,
+    "tinygrad_np.ops.layers.xǁLinearOpǁbackward__mutmut_21": "reshape(-2): NumPy 2 takes any negative size as 'infer'",
+    "tinygrad_np.ops.layers.xǁBatchNormOpǁbackward__mutmut_13":
+        "computes gw also when the weight needs no gradient: returned only if need_w, so only time changes",
     "tinygrad_np.ops.layers.xǁBatchNormOpǁforward__mutmut_2": "default momentum: batch_norm always passes it",
     "tinygrad_np.nn.batchnorm.xǁ_BatchNormǁ__init____mutmut_71": "np.array(0) is int64 on 64-bit platforms",
     "tinygrad_np.optim.adam.x_lerp___mutmut_7": "weight <= 0.5: at exactly 0.5 both branches give the same float",
@@ -103,17 +112,48 @@ EQUIVALENT: dict[str, str] = {
     "tinygrad_np.ops.im2col.x_im2col__mutmut_22":
         "float64 columns when no buffer is passed: values agree to the input's rounding; only memory and time "
         "change (conv always passes its own buffer)",
+    "tinygrad_np.ops.conv.x__chunking__mutmut_27":
+        "at least 2 samples per chunk instead of 1: the chunks are independent samples, so only memory, time "
+        "and the order of dW's sum over chunks (its last bit) change",
+    "tinygrad_np.ops.conv.x__chunking__mutmut_34":
+        "max(bytes, 2) instead of max(bytes, 1): a sample's columns are never under 4 bytes (itemsize ≥ 4)",
+    "tinygrad_np.ops.pool.x__by_batch__mutmut_41":
+        "n / bytes instead of n * bytes decides only whether the chunks run on threads; every sample's windows "
+        "are its own, so the values are the same bit for bit and only time changes",
+    "tinygrad_np.ops.pool.x__divisor__mutmut_46": _SAME_DIVISOR,
+    "tinygrad_np.ops.pool.x__divisor__mutmut_51": _SAME_DIVISOR,
+    "tinygrad_np.ops.layers.xǁBatchNormOpǁbackward__mutmut_17":
+        "computes gw also when neither weight nor the input's gradient needs it: an unused sum, only time changes",
+    "tinygrad_np.ops.layers.xǁBatchNormOpǁbackward__mutmut_42": _UNNEEDED,
+    "tinygrad_np.ops.loss.x__per_row__mutmut_1":
+        "a 0-d factor reshaped to (1, 1) broadcasts against the (M, C) rows exactly as the scalar does",
+    "tinygrad_np.ops.loss.xǁCrossEntropyǁforward__mutmut_3":
+        "default label_smoothing: F.cross_entropy, the only caller, always passes it",
+    "tinygrad_np.nn.functional.x__paired__mutmut_16":
+        "the argument name in _tensor's refusal of a non-array: the line above already refused non-arrays",
+    "tinygrad_np.nn.functional.x_linear__mutmut_13":
+        "w.shape[+1] for w.shape[-1] in the message: the check above makes the weight 2-D, where both are one",
+    "tinygrad_np.dtypes.x__cast_operand__mutmut_1":
+        "astype to the dtype the array already has: a copy with the same values (the op's result is fresh "
+        "anyway), only time changes",
+    "tinygrad_np.tensor.xǁTensorǁ_arg__mutmut_52": "copy=None for copy=False on np.argmax's fresh intp result",
+    "tinygrad_np.dtypes.x_binary_operands__mutmut_6": _SHORTCUT,
+    "tinygrad_np.dtypes.x_binary_operands__mutmut_15": _SHORTCUT,
+    "tinygrad_np.gradcheck.x_central_differences__mutmut_7": "reshape(-2): NumPy 2 takes any negative size as 'infer'",
+    "tinygrad_np.tensor.xǁTensorǁregister_hook__mutmut_18":
+        "leaf_hooks.pop without its default: only this finalizer removes the entry, once, when its leaf dies "
+        "(a later leaf with the same id registers after), so the key is always there",
+    "tinygrad_np.tensor.xǁTensorǁbackward__mutmut_33": "'XXfiubXX': a dtype kind is one character, never 'X'",
+    "tinygrad_np.tensor.xǁTensorǁbackward__mutmut_42":
+        "astype copies the caller's gradient (copy=True): the engine never writes into the seed (a leaf's "
+        "grad gets its own copy of it), so only time changes",
     "tinygrad_np.gradcheck.x_gradcheck__mutmut_143": "reshape(-2): NumPy 2 takes any negative size as 'infer'",
     "tinygrad_np.tensor.xǁTensorǁ__init____mutmut_21":
         "a leaf's _out_index: read only for tensors with a grad_fn, which __init__ never makes",
-    "tinygrad_np.tensor.xǁTensorǁ_arg__mutmut_8": "np.argmax's result is intp, which is int64 on 64-bit platforms",
-    "tinygrad_np.dtypes.x_as_array__mutmut_16": "'XXiuXX': a dtype kind is one character, never 'X'",
+        "tinygrad_np.dtypes.x_as_array__mutmut_16": "'XXiuXX': a dtype kind is one character, never 'X'",
     "tinygrad_np.dtypes.x_as_array__mutmut_25": _FRESH,
     "tinygrad_np.dtypes.x_as_array__mutmut_27": _FRESH,
     "tinygrad_np.dtypes.x_as_array__mutmut_28": _FRESH,
-    "tinygrad_np.autograd.x_fit_gradient__mutmut_23": "'XXfiubXX': a dtype kind is one character, never 'X'",
-    "tinygrad_np.autograd.x_store_leaf_grads__mutmut_9":
-        "copy when *not* seen before: the first leaf gets the copy instead of the second, still no two leaves share",
 }
 
 KILLED, SURVIVED = {1, 3, 36, -24, 24, 152, 255, -11, -9}, {0}   # mutmut's exit codes (timeouts count as kills)
@@ -147,8 +187,10 @@ def exit_codes(where: Path, core_file: str) -> dict:
     return json.loads((where / "mutants" / f"{core_file}.meta").read_text())["exit_code_by_key"]
 
 
-def run_group(group: str, files: list, sample: int, seed: int, jobs: int, work: Path, rev: str | None) -> list:
-    """Mutate `files` (of one group), run a fixed-seed sample of each file's mutants, score each file."""
+def run_group(group: str, files: list, sample: int, seed: int, jobs: int, work: Path, rev: str | None,
+              only: list | None = None) -> list:
+    """Mutate `files` (of one group), run a fixed-seed sample of each file's mutants (or only the named
+    mutants, e.g. a previous run's survivors after new tests), score each file."""
     where = scratch_copy(group, files, work, rev)
     env = dict(os.environ, CI="true", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
     generate = ("from mutmut.__main__ import *\nset_mutant_under_test('mutant_generation')\n"
@@ -158,7 +200,10 @@ def run_group(group: str, files: list, sample: int, seed: int, jobs: int, work: 
     chosen = {}
     for f in files:
         names = sorted(exit_codes(where, f))
-        chosen[f] = (len(names), sorted(random.Random(f"{seed}:{f}").sample(names, min(sample, len(names)))))
+        if only is not None:
+            chosen[f] = (len(names), [n for n in names if n in only])
+        else:
+            chosen[f] = (len(names), sorted(random.Random(f"{seed}:{f}").sample(names, min(sample, len(names)))))
     with open(where / "mutmut-run.log", "w") as out:
         subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", str(jobs),
                         *[n for _, names in chosen.values() for n in names]],
@@ -181,6 +226,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sample", type=int, default=30, help="mutants drawn per file (default 30)")
     parser.add_argument("--seed", type=int, default=19, help="sampling seed (default 19)")
     parser.add_argument("--jobs", type=int, default=2, help="mutants run at once (default 2)")
+    parser.add_argument("--mutants", nargs="+", metavar="NAME",
+                        help="run only these mutants (names as printed, e.g. the last run's survivors)")
     parser.add_argument("--rev", help="test this commit (git archive) instead of the working tree")
     parser.add_argument("--work", type=Path, default=Path("/tmp/tinygrad_np-mutation"),
                         help="scratch directory (default /tmp/tinygrad_np-mutation)")
@@ -194,7 +241,10 @@ def main(argv: list[str] | None = None) -> int:
     for group in GROUPS:
         files = [f for f in wanted if GROUP_OF[f] == group]
         if files:
-            results += run_group(group, files, args.sample, args.seed, args.jobs, args.work, args.rev)
+            if args.mutants and not any(n.startswith(f.removesuffix(".py").replace("/", ".") + ".")
+                                        for n in args.mutants for f in files):
+                continue
+            results += run_group(group, files, args.sample, args.seed, args.jobs, args.work, args.rev, args.mutants)
     minutes = (datetime.datetime.now(datetime.timezone.utc) - started).total_seconds() / 60
     print(f"Run of {started:%Y-%m-%d %H:%M} UTC on {args.rev or 'the working tree'}, seed {args.seed}, "
           f"sample {args.sample}/file, "

@@ -83,6 +83,9 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     p = _validate.probability(p, "dropout")
     if not training or p == 0.0:
         return input
+    if input.dtype.kind != "f" and p < 1.0:   # PyTorch's rule: 1/(1 - p) cannot be cast back to the input
+        raise TypeError(f"dropout: p={p} scales the kept elements by 1/(1 - p), which needs a floating point "
+                        f"input, got dtype {input.dtype}")
     return DropoutOp.apply(input, p=p)
 
 

@@ -30,7 +30,7 @@ from typing import Tuple
 
 import numpy as np
 
-from ..dtypes import quiet_staticmethod
+from ..dtypes import quiet_function
 from ..function import Function
 from ..grad_mode import is_grad_enabled
 from .. import threads
@@ -77,11 +77,12 @@ def _columns(buf: np.ndarray, m: int, channels: int, kernel: tuple, length: int,
     return view
 
 
+@quiet_function                   # huge inputs overflow to inf, as in PyTorch, without a NumPy warning
 class Convolution(Function):
     """conv2d as a Function: positional (x, weight, bias-or-None); geometry as keyword arguments,
     already validated by `nn.functional.conv2d`."""
 
-    @quiet_staticmethod           # huge inputs overflow to inf, as in PyTorch, without a NumPy warning
+    @staticmethod
     def forward(ctx, x, weight, bias, stride=(1, 1), pads=(0, 0, 0, 0), dilation=(1, 1), groups=1):
         o, cg, kh, kw = weight.shape
         n, k, og = x.shape[0], cg * kh * kw, o // groups
@@ -121,7 +122,7 @@ class Convolution(Function):
         ctx.geometry = (xp.shape, kernel, stride, pads, dilation, groups, out_hw, wide)
         return out.reshape(n, o, out_hw[0], length // out_hw[0])[..., :out_hw[1]]   # crops the wide grid's junk
 
-    @quiet_staticmethod
+    @staticmethod
     def backward(ctx, grad):
         x, weight = ctx.saved_tensors
         xp_shape, kernel, stride, pads, dilation, groups, out_hw, wide = ctx.geometry

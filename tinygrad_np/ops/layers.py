@@ -50,12 +50,11 @@ class DropoutOp(Function):
 
     @staticmethod
     def forward(ctx, x, p=0.5):
-        dtype = x.dtype if x.dtype.kind == "f" else np.float64
-        if p >= 1.0:
-            mask = np.zeros(x.shape, dtype)
-        else:
-            mask = default_generator().random(x.shape, dtype=dtype) >= p
-            mask = np.multiply(mask, 1.0 / (1.0 - p), dtype=dtype)
+        if p >= 1.0:                     # all zeros, in any dtype (PyTorch's: int in, int zeros out)
+            mask = np.zeros(x.shape, x.dtype)
+        else:                            # F.dropout refuses integer and bool inputs here
+            mask = default_generator().random(x.shape, dtype=x.dtype) >= p
+            mask = np.multiply(mask, 1.0 / (1.0 - p), dtype=x.dtype)
         ctx.save_for_backward(mask)
         return x * mask
 

@@ -13,7 +13,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from ..dtypes import quiet, quiet_staticmethod
+from ..dtypes import quiet, quiet_function
 from ..function import Function
 from ..tensor import Tensor
 
@@ -175,8 +175,9 @@ def _clamped_log_graph(x: Any) -> Any:
     return x.clamp(min=float(np.exp(-100.0))).log() if hasattr(x, "clamp") else _clamped_log(np.asarray(x))
 
 
+@quiet_function
 class BCE(Function):
-    @quiet_staticmethod
+    @staticmethod
     def forward(ctx, x, y, weight=None, reduction="mean"):
         log_x, log_1mx = _clamped_log(x), _clamped_log(1 - x)
         per = -(y * log_x + (1 - y) * log_1mx)
@@ -186,7 +187,7 @@ class BCE(Function):
         ctx.vals = (weight, reduction)
         return reduce_loss(per, reduction)
 
-    @quiet_staticmethod
+    @staticmethod
     def backward(ctx, grad):
         x, y, log_x, log_1mx = ctx.saved_tensors
         weight, reduction = ctx.vals
@@ -212,8 +213,9 @@ class BCE(Function):
         return gx, gy, None
 
 
+@quiet_function
 class BCEWithLogits(Function):
-    @quiet_staticmethod
+    @staticmethod
     def forward(ctx, x, y, weight=None, pos_weight=None, reduction="mean"):
         z = np.exp(-np.abs(x))                                   # ≤ 1: no overflow for any finite x
         softplus_neg = np.log1p(z) + np.maximum(-x, 0)          # log(1 + e^-x)
@@ -225,7 +227,7 @@ class BCEWithLogits(Function):
         ctx.vals = (weight, pos_weight, log_w, reduction)
         return reduce_loss(per, reduction)
 
-    @quiet_staticmethod
+    @staticmethod
     def backward(ctx, grad):
         x, y, z, softplus_neg = ctx.saved_tensors
         weight, pos_weight, log_w, reduction = ctx.vals
@@ -262,15 +264,16 @@ class BCEWithLogits(Function):
         return gx, gy, None, None
 
 
+@quiet_function
 class MSE(Function):
-    @quiet_staticmethod
+    @staticmethod
     def forward(ctx, x, y, reduction="mean"):
         d = x - y
         ctx.save_for_backward(d)
         ctx.reduction = reduction
         return reduce_loss(d * d, reduction)
 
-    @quiet_staticmethod
+    @staticmethod
     def backward(ctx, grad):
         (d,) = ctx.saved_tensors
         gx = (2 * upstream(grad, ctx.reduction, d.size)) * d
