@@ -176,14 +176,16 @@ def pass_on(node: Any, input_grads: tuple, fit: Any, buffers: dict, totals: dict
         if not need:
             continue
         if g is not None:
-            data = parent._data              # checked inline: most gradients already fit (saves a call per edge)
-            if type(g) is not _ndarray or g.shape != data.shape or g.dtype != data.dtype:
+            data = parent._data              # checked inline: most gradients already fit (saves a call per edge);
+            # `is not` on dtypes: NumPy's builtin dtypes are singletons, and fit() also handles equal non-identical ones
+            if type(g) is not _ndarray or g.shape != data.shape or g.dtype is not data.dtype:
                 g = fit(g, parent, node, index)
             send_gradient(parent, g, buffers, totals)
         fn = parent.grad_fn
         if fn is not None:
-            pending[fn] -= 1
-            if not pending[fn]:
+            left = pending[fn] - 1
+            pending[fn] = left
+            if not left:
                 ready.append(fn)
 
 

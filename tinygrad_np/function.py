@@ -65,6 +65,12 @@ class Function:
             x_is, y_is = isinstance(x, Tensor), isinstance(y, Tensor)
             arrays = (x._data if x_is else x, y._data if y_is else y)
             needs = (x_is and x._requires_grad, y_is and y._requires_grad)
+        elif len(args) == 1:     # unary ops and reductions (exp, relu, sum): no lists to build, as above
+            x, = args
+            if isinstance(x, Tensor):
+                arrays, needs = (x._data,), (x._requires_grad,)
+            else:
+                arrays, needs = args, (False,)
         else:
             arrays, needs = _unwrap(args)
         ctx.needs_input_grad = needs
