@@ -120,3 +120,18 @@ def test_bad_arguments_are_refused():
     with pytest.raises(SystemExit):
         cli.parse(["--threads", "0"])
     assert cli.parse(["--threads", "2,1,2"]).threads == [1, 2]
+
+
+def test_compiled_section_measures_and_renders_its_rows():
+    """benchmarks.compiled's rows (what `python -m benchmarks` shows as 'Compiled steps') carry the three
+    timings and their ratios, and the report prints them as a table with the targets."""
+    from benchmarks import compiled, report
+    result = compiled.measure({"tiny_mlp/8"}, quick=True, log=lambda msg: None)
+    (row,) = result["rows"]
+    assert (row["model"], row["batch"]) == ("tiny_mlp", 8) and result["chain"] is None
+    assert all(row["us"][k] > 0 for k in ("hand", "eager", "compiled"))
+    assert row["compiled/eager"] > 0 and row["compiled/hand"] > 0
+    text = "\n".join(report._compiled_table(result))
+    assert "### Compiled steps (tg.compile)" in text
+    assert f"| tiny_mlp | 8 | {row['us']['hand']:.4g} | {row['us']['eager']:.4g} |" in text
+    assert f"{row['compiled/hand']:.2f}×" in text

@@ -572,6 +572,8 @@ def test_relu_replay_lets_nan_through_as_eager_and_pytorch_do():
     compiled(x)                                                   # a replay
     np.testing.assert_array_equal(w.grad.numpy(), eager_grad)
     np.testing.assert_array_equal(eager_grad, [2.0, 0.0, np.nan])
+    (gw,) = tg.autograd.grad((x * w).relu().sum(), [w], create_graph=True)     # the create_graph backward
+    np.testing.assert_array_equal(gw.numpy(), eager_grad)
     torch = pytest.importorskip("torch")
     tw = torch.ones(3, requires_grad=True)
     (torch.tensor([2.0, -1.0, float("nan")]) * tw).relu().sum().backward()
