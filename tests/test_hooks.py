@@ -146,3 +146,31 @@ def test_backward_hook_when_no_input_requires_grad_gets_none():
     lin(tg.tensor(X.astype(np.float32))).sum().backward()
     assert calls == [((None,), [(2, 2)])]
     assert lin.weight.grad is not None
+
+
+def test_a_leafs_hooks_are_released_with_the_leaf():
+    """A hook registered on a leaf lives as long as the leaf, no longer (PyTorch keeps hooks on the tensor):
+    once the leaf is gone nothing holds the hook, so a later tensor can never run it."""
+    import gc
+    import weakref
+
+    class Hook:
+        calls = 0
+
+        def __call__(self, g):
+            Hook.calls += 1
+
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    hook = Hook()
+    x.register_hook(hook)
+    (x * 3).sum().backward()
+    assert Hook.calls == 1
+    alive = weakref.ref(hook)
+    del x, hook
+    gc.collect()
+    assert alive() is None
+    for _ in range(50):                        # fresh leaves (some may reuse the dead leaf's memory) run no old hook
+        y = tg.tensor([1.0, 2.0], requires_grad=True)
+        (y * 3).sum().backward()
+        del y
+    assert Hook.calls == 1
