@@ -342,6 +342,7 @@ def test_python_ints_become_int64_and_an_int_past_int64_is_refused():
     assert tg.tensor([1, 2]).dtype == np.int64 and tg.tensor(3).dtype == np.int64
     assert tg.tensor([2 ** 63 - 1]).tolist() == [2 ** 63 - 1]
     assert tg.tensor([np.uint64(5), np.uint64(7)]).tolist() == [5, 7]      # small unsigned values are fine
+    assert tg.tensor([np.uint64(2 ** 63 - 1)]).tolist() == [2 ** 63 - 1]    # the largest that fits is kept
     assert tg.tensor([np.uint8(200)]).tolist() == [200]
     for data in ([2 ** 63], 2 ** 63, [np.uint64(2 ** 63)]):
         with pytest.raises(ValueError, match="does not fit in int64"):
@@ -509,6 +510,10 @@ def test_needs_input_grad_is_false_for_constant_arguments():
     assert seen == [(True, False, False)]
     out.sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), [3.0, 3.0])
+    const = Scale.apply(tg.Tensor(np.ones(2)), 3.0, tg.Tensor(np.ones(2)))   # no input requires grad
+    assert const.requires_grad is False and const.grad_fn is None           # a bool, as PyTorch's
+    with tg.no_grad():
+        assert Scale.apply(x, 3.0, tg.Tensor(np.ones(2))).requires_grad is False
 
 
 def test_a_leafs_node_in_next_functions_is_an_accumulate_grad_that_shows_its_name():

@@ -143,6 +143,9 @@ EQUIVALENT: dict[str, str] = {
     "tinygrad_np.tensor.xǁTensorǁregister_hook__mutmut_18":
         "leaf_hooks.pop without its default: only this finalizer removes the entry, once, when its leaf dies "
         "(a later leaf with the same id registers after), so the key is always there",
+    "tinygrad_np.function.xǁFunctionǁapply__mutmut_46":
+        "np.asarray on every forward result instead of only on non-ndarrays: for an ndarray it returns the "
+        "same object, so only time changes",
     "tinygrad_np.tensor.xǁTensorǁbackward__mutmut_33": "'XXfiubXX': a dtype kind is one character, never 'X'",
     "tinygrad_np.tensor.xǁTensorǁbackward__mutmut_42":
         "astype copies the caller's gradient (copy=True): the engine never writes into the seed (a leaf's "
