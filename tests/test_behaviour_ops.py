@@ -101,10 +101,12 @@ SHAPE_ERRORS = {
     "div": (lambda: tg.tensor(A23) / tg.tensor(B4), r"^div: shapes \(2, 3\) and \(4,\) cannot be broadcast together$"),
     "rdiv": (lambda: B4 / tg.tensor(A23), r"^div: shapes \(4,\) and \(2, 3\) cannot be broadcast together$"),
     "pow": (lambda: tg.tensor(A23) ** tg.tensor(B4), r"^pow: shapes \(2, 3\) and \(4,\) cannot be broadcast together$"),
+    "matmul batch": (lambda: tg.ones(2, 3, 4) @ tg.ones(5, 4, 2),
+                     r"^matmul: batch shapes of \(2, 3, 4\) and \(5, 4, 2\) cannot be broadcast$"),
+    "where": (lambda: tg.where(tg.tensor([True, False]), tg.ones(3), tg.ones(4)),
+              r"^where: shapes \(2,\), \(3,\) and \(4,\) cannot be broadcast together$"),
     "reshape": (lambda: tg.tensor(A23).reshape(4, 2),
                 r"^reshape: cannot reshape a tensor of shape \(2, 3\) into \(4, 2\)$"),
-    "amax empty": (lambda: tg.tensor(np.ones(0)).amax(), r"^amax: cannot reduce an empty tensor of shape \(0,\)$"),
-    "amin empty": (lambda: tg.tensor(np.ones((2, 0))).amin(), r"^amin: cannot reduce an empty tensor"),
 }
 
 
@@ -129,3 +131,87 @@ def test_permute_refuses_what_is_not_a_permutation(dims):
         tg.tensor(A23).permute(*dims)
     np.testing.assert_array_equal(tg.tensor(np.arange(6.0).reshape(2, 3)).permute(-1, 0).numpy(),
                                   np.arange(6.0).reshape(2, 3).T)
+
+
+EMPTY = np.empty((0, 3), np.float32)
+EMPTY_REDUCTIONS = {"max()": lambda t: t.max(), "min()": lambda t: t.min(), "amax()": lambda t: t.amax(),
+                    "amax(0)": lambda t: t.amax(0), "amin((0, 1))": lambda t: t.amin((0, 1)),
+                    "max(dim=0)": lambda t: t.max(dim=0).values, "min(dim=0)": lambda t: t.min(dim=0).values,
+                    "argmax()": lambda t: t.argmax(), "argmin(0)": lambda t: t.argmin(0),
+                    "amax(1)": lambda t: t.amax(1), "max(dim=1)": lambda t: t.max(dim=1).values,
+                    "argmax(1)": lambda t: t.argmax(1), "logsumexp(0)": lambda t: t.logsumexp(0),
+                    "logsumexp(1)": lambda t: t.logsumexp(1)}
+
+
+@pytest.mark.parametrize("case", EMPTY_REDUCTIONS)
+def test_reductions_of_an_empty_tensor_fail_or_succeed_as_in_pytorch(case):
+    """The error type PyTorch raises (RuntimeError without a dim, IndexError for an empty dim), or the same
+    empty / -inf result where the reduced dims are not empty."""
+    torch = pytest.importorskip("torch")
+    fn = EMPTY_REDUCTIONS[case]
+    try:
+        expected = fn(torch.tensor(EMPTY)).numpy()
+    except (RuntimeError, IndexError) as e:
+        with pytest.raises(type(e), match=case.split("(")[0]):
+            fn(tg.tensor(EMPTY))
+        return
+    got = fn(tg.tensor(EMPTY)).numpy()
+    assert got.shape == expected.shape and got.dtype == expected.dtype
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_logsumexp_over_an_empty_dim_is_minus_infinity():
+    """log Σ over no terms = log 0 = -inf, per remaining row, in PyTorch's shape; over a non-empty dim of an
+    empty tensor, an empty result."""
+    out = tg.tensor(np.empty((2, 0), np.float32)).logsumexp(1)
+    assert out.shape == (2,) and np.all(out.numpy() == -np.inf)
+    assert tg.tensor(np.empty((0, 3), np.float32)).logsumexp(1).shape == (0,)
+    np.testing.assert_array_equal(tg.tensor(np.empty((0, 3), np.float32)).logsumexp(0).numpy(), [-np.inf] * 3)
+
+
+WHERE_OPERANDS = {"f32": lambda L: L.tensor([1.5, 2.0], dtype=L.float32),
+                  "f64": lambda L: L.tensor([1.5, 2.0], dtype=L.float64),
+                  "i64": lambda L: L.tensor([1, 2]), "i32": lambda L: L.tensor([1, 2], dtype=L.int32),
+                  "u8": lambda L: L.tensor([1, 2], dtype=L.uint8), "bool": lambda L: L.tensor([True, False]),
+                  "f64 0-d": lambda L: L.tensor(2.5, dtype=L.float64), "i64 0-d": lambda L: L.tensor(3),
+                  "float": lambda L: 0.5, "int": lambda L: 3, "True": lambda L: True}
+
+
+@pytest.mark.parametrize("x", WHERE_OPERANDS)
+@pytest.mark.parametrize("y", WHERE_OPERANDS)
+def test_where_promotes_its_operands_as_pytorch(x, y):
+    """torch.where's result dtype follows the binary-op rules (0-d tensors and Python numbers count only for a
+    higher category; a Python float is float32): np.where's own rules gave float64 for where(c, 1.0, 0.0)."""
+    torch = pytest.importorskip("torch")
+    cond = [True, False]
+    expected = torch.where(torch.tensor(cond), WHERE_OPERANDS[x](torch), WHERE_OPERANDS[y](torch))
+    got = tg.where(tg.tensor(cond), WHERE_OPERANDS[x](tg), WHERE_OPERANDS[y](tg))
+    assert str(got.dtype) == str(expected.dtype).removeprefix("torch.")
+    np.testing.assert_array_equal(got.numpy(), expected.numpy())
+
+
+def test_where_of_two_python_numbers_is_a_default_float_or_int64_tensor():
+    cond = tg.tensor([True, False])
+    out = tg.where(cond, 1.0, 0.0)
+    assert out.dtype == np.float32 and out.tolist() == [1.0, 0.0]
+    assert tg.where(cond, 2, 7).dtype == np.int64 and tg.where(cond, 2, 7).tolist() == [2, 7]
+    assert tg.where(cond, tg.tensor([1, 2], dtype=tg.int32), 0.5).dtype == np.float32
+
+
+def test_errors_of_cat_to_and_transpose_name_the_op():
+    with pytest.raises(IndexError, match=r"^cat: dim 3 is out of range for a tensor of 1 dimensions$"):
+        tg.cat([tg.ones(2), tg.ones(2)], dim=3)
+    with pytest.raises(IndexError, match=r"^transpose: dim 2 is out of range for a tensor of 2 dimensions$"):
+        tg.ones(2, 2).transpose(0, 2)
+    with pytest.raises(TypeError, match=r"^to: float16 is not supported"):
+        tg.ones(2).to(np.float16)
+
+
+def test_to_the_same_dtype_returns_the_tensor_itself_unless_copy():
+    """PyTorch: `t.to(t.dtype) is t`; `copy=True` gives a new tensor with the same values."""
+    x = tg.tensor([1.0, 2.0])
+    assert x.to(tg.float32) is x and x.to("float32") is x
+    y = x.to(tg.float32, copy=True)
+    assert y is not x and y.tolist() == [1.0, 2.0]
+    y.add_(1.0)
+    assert x.tolist() == [1.0, 2.0]

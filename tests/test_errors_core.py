@@ -89,10 +89,15 @@ def test_user_errors_are_clear_and_change_nothing(fn, exc, pattern):
 
 
 def test_reductions_of_empty_tensors():
-    with pytest.raises(ValueError, match=r"amax: cannot reduce an empty tensor of shape \(0, 3\)"):
+    """PyTorch's error types: RuntimeError when no dim is given, IndexError for an empty dim; a dim that is
+    not empty reduces (to an empty result)."""
+    with pytest.raises(RuntimeError, match=r"^amax: cannot reduce an empty tensor of shape \(0, 3\); pass dim$"):
         tg.zeros(0, 3).amax()
-    with pytest.raises(ValueError, match=r"max: dim 0 of shape \(0, 3\) is empty"):
+    with pytest.raises(IndexError, match=r"^max: dim 0 of shape \(0, 3\) is empty$"):
         tg.zeros(0, 3).max(0)
+    with pytest.raises(IndexError, match=r"^amin: dim 0 of shape \(0, 3\) is empty$"):
+        tg.zeros(0, 3).amin((0, 1))
+    assert tg.zeros(0, 3).amax(1).shape == (0,) and tg.zeros(0, 3).max(1).values.shape == (0,)
 
 
 def test_factory_errors():

@@ -67,6 +67,9 @@ CASES = {
     "matmul_batched": (lambda x, y: x @ y, lambda T, x, y: x @ y, [_spread(2, 3, 4), _spread(4, 2)]),
     "matmul_vec": (lambda x, y: (x @ y) ** 2, lambda T, x, y: (x @ y) ** 2, [_spread(4), _spread(4, 2)]),
     "matmul_dot": (lambda x, y: (x @ y) ** 2, lambda T, x, y: (x @ y) ** 2, [_spread(4), _spread(4)]),
+    "matmul_mat_vec": (lambda x, y: (x @ y) ** 2, lambda T, x, y: (x @ y) ** 2, [_spread(3, 4), _spread(4)]),
+    "matmul_batched_vec": (lambda x, y: (x @ y) ** 2, lambda T, x, y: (x @ y) ** 2, [_spread(2, 3, 4), _spread(4)]),
+    "matmul_vec_batched": (lambda x, y: (x @ y) ** 2, lambda T, x, y: (x @ y) ** 2, [_spread(4), _spread(2, 4, 3)]),
     "sum": (lambda x: x.sum(dim=1) ** 2, lambda T, x: x.sum(dim=1) ** 2, [_spread(3, 4)]),
     "mean": (lambda x: x.mean(dim=0, keepdim=True) ** 2, lambda T, x: x.mean(dim=0, keepdim=True) ** 2,
              [_spread(3, 4)]),
@@ -74,6 +77,7 @@ CASES = {
     "std": (lambda x: x.std(), lambda T, x: x.std(), [_spread(3, 4)]),
     "amax": (lambda x: x.amax(dim=1) ** 2, lambda T, x: x.amax(dim=1) ** 2, [_spread(3, 4)]),
     "max_dim": (lambda x: x.max(dim=0).values ** 2, lambda T, x: x.max(dim=0).values ** 2, [_spread(3, 4)]),
+    "max_dim_0d": (lambda x: x.max(dim=0).values ** 2, lambda T, x: x.max(dim=0).values ** 2, [np.array(1.5)]),
     "min": (lambda x: x.min() ** 2, lambda T, x: x.min() ** 2, [_spread(3, 4)]),
     "logsumexp": (lambda x: x.logsumexp(dim=1), lambda T, x: x.logsumexp(dim=1), [_spread(3, 4)]),
     "softmax": (lambda x: x.softmax(dim=1), lambda T, x: x.softmax(dim=1), [_spread(3, 4)]),
@@ -174,6 +178,29 @@ def test_double_backward_matches_torch(name):
         expected = np.zeros(a.shape) if b is None else b.numpy()      # torch: None where it is 0
         got = np.zeros(expected.shape) if a is None else a.numpy()
         np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_create_graph_gives_the_plain_backwards_first_order_gradient(name):
+    """gradgradcheck checks a second derivative against the differences *of the create_graph gradient*, so a
+    wrong first-order gradient on that path passes it. Here the create_graph gradient (backward_graph) must
+    equal the plain backward's (itself gradchecked), for every subset of inputs that require grad (a Function
+    must return the gradient of input i exactly when needs_input_grad[i]). float64; the two paths may order
+    their sums differently, so rtol 1e-10 (rounding is ~1e-16 per op; any wrong term is far larger)."""
+    fn, _, inputs = CASES[name]
+    upstream = None
+    for mask in range(1, 2 ** len(inputs)):
+        results = []
+        for create_graph in (False, True):
+            ts = [tg.tensor(a, requires_grad=bool(mask >> i & 1)) for i, a in enumerate(inputs)]
+            out = fn(*ts)
+            if upstream is None:
+                upstream = np.random.default_rng(len(name)).standard_normal(out.shape)
+            wanted = [t for t in ts if t.requires_grad]
+            grads = tg.autograd.grad(out, wanted, tg.tensor(upstream), create_graph=create_graph)
+            results.append([g.numpy() for g in grads])
+        for plain, graph in zip(*results):
+            np.testing.assert_allclose(graph, plain, rtol=1e-10, atol=1e-12, err_msg=f"{name}, inputs mask {mask:b}")
 
 
 @given(broadcastable_shapes().flatmap(lambda s: arrays(s[0]).flatmap(lambda a: arrays(s[1]).map(lambda b: (a, b)))))

@@ -16,6 +16,19 @@ def test_second_derivative_matches_finite_differences(name):
     assert tg.gradgradcheck(lambda t: getattr(t, name)(), [x])
 
 
+@pytest.mark.parametrize("name", OPS)
+def test_create_graph_gives_the_plain_backwards_gradient(name):
+    """gradgradcheck differentiates the create_graph gradient, so it cannot see that gradient being wrong:
+    it must equal the plain backward's (rtol 1e-10 in float64: the same formula, possibly reordered)."""
+    a = np.random.default_rng(len(name)).uniform(0.2, 0.8, (2, 3))
+    up = tg.tensor(np.random.default_rng(1).standard_normal((2, 3)))
+    grads = []
+    for create_graph in (False, True):
+        x = tg.tensor(a, requires_grad=True)
+        grads.append(tg.autograd.grad(getattr(x, name)(), x, up, create_graph=create_graph)[0].numpy())
+    np.testing.assert_allclose(grads[1], grads[0], rtol=1e-10, atol=1e-12)
+
+
 def test_third_derivative_of_sin_is_minus_cos():
     x = tg.tensor(np.linspace(-1.0, 1.0, 5), requires_grad=True)
     (g1,) = tg.autograd.grad(x.sin().sum(), [x], create_graph=True)

@@ -272,7 +272,7 @@ class Tensor:
         if dim is not None and not -max(self._data.ndim, 1) <= dim < max(self._data.ndim, 1):
             raise IndexError(f"{name}: dim {dim} is out of range for a tensor of {self._data.ndim} dimensions")
         if self._data.size == 0 and (dim is None or not self._data.ndim or self._data.shape[dim] == 0):
-            raise ValueError(f"{name}: cannot take the {name} of an empty tensor of shape {self._data.shape}")
+            raise IndexError(f"{name}: cannot take the {name} of an empty tensor of shape {self._data.shape}")
         if dim is None:
             return Tensor._make(np.asarray(fn(self._data), dtype=np.int64), False, None)
         return Tensor._make(fn(self._data, axis=dim, keepdims=keepdim).astype(np.int64, copy=False), False, None)

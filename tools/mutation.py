@@ -143,6 +143,14 @@ EQUIVALENT: dict[str, str] = {
     "tinygrad_np.tensor.xǁTensorǁregister_hook__mutmut_18":
         "leaf_hooks.pop without its default: only this finalizer removes the entry, once, when its leaf dies "
         "(a later leaf with the same id registers after), so the key is always there",
+    "tinygrad_np.ops.binary.xǁPowǁbackward_graph__mutmut_11": "gy's initial value is returned only for an input "
+                                                                "that needs no gradient, which the engine drops",
+    "tinygrad_np.ops.reduce.x_expand_reduced__mutmut_11":
+        "np.reshape(grad, None) for a full reduction without keepdim: grad is then 0-d, and a 0-d array "
+        "broadcasts to any shape exactly as its (1,)*ndim reshape does",
+    "tinygrad_np.ops.reduce.xǁLogSumExpǁforward__mutmut_39": "copy= of astype on np.where's fresh result",
+    "tinygrad_np.ops.reduce.xǁ_Extremeǁforward__mutmut_1":
+        "default keepdim: every caller (Tensor.max/min/amax/amin) passes keepdim",
     "tinygrad_np.function.xǁFunctionǁapply__mutmut_46":
         "np.asarray on every forward result instead of only on non-ndarrays: for an ndarray it returns the "
         "same object, so only time changes",
@@ -216,11 +224,33 @@ def run_group(group: str, files: list, sample: int, seed: int, jobs: int, work: 
         codes = exit_codes(where, f)
         counted = [n for n in names if n not in EQUIVALENT]
         killed = [n for n in counted if codes.get(n) in KILLED]
-        survived = [n for n in counted if codes.get(n) in SURVIVED]
-        other = {n: codes.get(n) for n in counted if n not in killed and n not in survived}
+        alive = [n for n in counted if n not in killed]
+        at_import = [n for n in alive if killed_in_fresh_process(where, n, env)]
+        survived = [n for n in alive if codes.get(n) in SURVIVED and n not in at_import]
+        other = {n: codes.get(n) for n in alive if n not in survived and n not in at_import}
         results.append({"file": f, "total": total, "sampled": len(names), "equivalent": len(names) - len(counted),
-                        "killed": len(killed), "survived": survived, "other": other, "where": str(where)})
+                        "killed": len(killed) + len(at_import), "at_import": at_import, "survived": survived,
+                        "other": other, "where": str(where)})
     return results
+
+
+def killed_in_fresh_process(where: Path, name: str, env: dict) -> bool:
+    """Run the group's whole test selection in a new Python with `name` switched on from the start.
+
+    mutmut 3 forks every mutant's run from a process that has already imported the package, so code that
+    runs at import time (a class body calling a factory, as `_operator(Add, "add")` builds Tensor.__add__)
+    is never mutated there: its mutants 'survive' though the suite kills them. A mutant that survived the
+    forked run gets this second, slower chance; one that the fresh process also survives is a survivor."""
+    config = configparser.ConfigParser()
+    config.read(where / "setup.cfg")
+    tests = config["mutmut"]["pytest_add_cli_args_test_selection"].split()
+    try:
+        run = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests],
+                             cwd=where / "mutants", env=dict(env, MUTANT_UNDER_TEST=name),
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=1800)
+    except subprocess.TimeoutExpired:
+        return True                           # as mutmut counts a timeout: the mutant changed behaviour
+    return run.returncode == 1                # 1: a test failed; anything else (usage, crash) proves nothing
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -259,6 +289,8 @@ def main(argv: list[str] | None = None) -> int:
         score = 100.0 * r["killed"] / counted if counted else 100.0
         print(f"| {r['file']} | {r['total']} | {r['sampled']} | {r['equivalent']} | {r['killed']} | {score:.1f} % |")
     for r in results:
+        for name in r["at_import"]:
+            print(f"killed in a fresh process (import-time code): {name}")
         for name in r["survived"]:
             print(f"survived: {name}   (cd {r['where']} && {sys.executable} -m mutmut show '{name}')")
         for name, code in r["other"].items():

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..dtypes import quiet, result_type
 from ..function import Function
 from .reduce import normalize_dims
 
@@ -152,6 +153,9 @@ class Where(Function):
     @staticmethod
     def forward(ctx, cond, x, y):
         ctx.save_for_backward(cond)
+        dt = result_type(x, y)               # PyTorch's: where(c, 1.0, 0.0) is float32, np.where's float64
+        with quiet():                        # a Python float past float32's range is inf, as in PyTorch
+            x, y = np.asarray(x).astype(dt, copy=False), np.asarray(y).astype(dt, copy=False)
         try:
             return np.where(cond, x, y)
         except ValueError:

@@ -121,9 +121,14 @@ class _Extreme(Function):
 
     @classmethod
     def forward(cls, ctx, x, dim=None, keepdim=False, nan_wins=False):
-        dims = normalize_dims(dim, x.ndim, cls.__name__.lower())
-        if x.size == 0:
-            raise ValueError(f"{cls.__name__.lower()}: cannot reduce an empty tensor of shape {x.shape}")
+        name = cls.__name__.lower()
+        dims = normalize_dims(dim, x.ndim, name)
+        if x.size == 0:                  # PyTorch's error types: no dims given RuntimeError, an empty dim IndexError
+            if dims is None:
+                raise RuntimeError(f"{name}: cannot reduce an empty tensor of shape {x.shape}; pass dim")
+            empty = [d for d in dims if x.shape[d] == 0]
+            if empty:
+                raise IndexError(f"{name}: dim {empty[0]} of shape {x.shape} is empty")
         out = cls.reduce(x, axis=dims, keepdims=keepdim)
         ctx.save_for_backward(x, out)
         ctx.dims, ctx.keepdim, ctx.nan_wins = dims, keepdim, nan_wins
@@ -162,7 +167,7 @@ class ArgReduce(Function):
     def forward(ctx, x, dim=0, keepdim=False, largest=True):
         (axis,) = normalize_dims(dim, x.ndim, "max" if largest else "min") or (0,)
         if x.ndim and x.shape[axis] == 0:
-            raise ValueError(f"{'max' if largest else 'min'}: dim {dim} of shape {x.shape} is empty")
+            raise IndexError(f"{'max' if largest else 'min'}: dim {dim} of shape {x.shape} is empty")
         x_ = x if x.ndim else x.reshape(1)
         idx = (np.argmax if largest else np.argmin)(x_, axis=axis, keepdims=True)
         values = np.take_along_axis(x_, idx, axis=axis)

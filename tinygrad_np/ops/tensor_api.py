@@ -32,7 +32,7 @@ def _shape_args(args: tuple) -> tuple:
 
 def _check_not_empty(t: Tensor, op: str) -> None:
     if t._data.size == 0:
-        raise ValueError(f"{op}: cannot reduce an empty tensor of shape {t._data.shape}; pass dim")
+        raise RuntimeError(f"{op}: cannot reduce an empty tensor of shape {t._data.shape}; pass dim")
 
 
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
