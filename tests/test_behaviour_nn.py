@@ -426,3 +426,15 @@ def test_dropout_keeps_a_float_dtype_and_scales_by_one_over_one_minus_p(dtype):
     out.sum().backward()
     assert x.grad.dtype == np.dtype(dtype)
     np.testing.assert_array_equal(x.grad.numpy(), out.numpy() / 2)
+
+
+def test_functional_leaky_relu_uses_its_slope_and_names_itself():
+    """F.leaky_relu(x, slope) = x for x > 0, slope·x otherwise (PyTorch's default slope 0.01); None as the
+    input is refused naming the function."""
+    x = tg.tensor([-2.0, -0.5, 0.0, 1.5], requires_grad=True)
+    np.testing.assert_allclose(F.leaky_relu(x, 0.2).numpy(), [-0.4, -0.1, 0.0, 1.5], rtol=1e-6)
+    np.testing.assert_allclose(F.leaky_relu(x).numpy(), [-0.02, -0.005, 0.0, 1.5], rtol=1e-6)
+    F.leaky_relu(x, 0.2).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [0.2, 0.2, 0.2, 1.0], rtol=1e-6)
+    with pytest.raises(TypeError, match=r"^leaky_relu: input must be a Tensor, got NoneType$"):
+        F.leaky_relu(None)

@@ -258,3 +258,24 @@ def test_all_targets_ignored_gives_nan_like_pytorch_without_warnings():
         loss = F.cross_entropy(x, np.array([-100, -100]))
         assert np.isnan(loss.item())
         assert F.cross_entropy(x, np.array([-100, -100]), reduction="sum").item() == 0.0
+
+
+@pytest.mark.parametrize("create_graph", [False, True])
+@pytest.mark.parametrize("loss", ["cross_entropy", "cross_entropy_smoothed", "nll_loss"])
+def test_a_mean_over_no_targets_is_nan_but_ignored_rows_get_zero_gradient(loss, create_graph):
+    """PyTorch: when every target is ignored (or every weight is 0) the 'mean' loss is 0/0 = NaN; the gradient
+    is NaN in the rows that count and 0 in the ignored rows, which its kernel never touches. Before, the ignored
+    rows were NaN too, so one all-padding batch turned every parameter into NaN."""
+    F = tg.nn.functional
+    x0 = np.random.default_rng(4).standard_normal((3, 4))
+    fns = {"cross_entropy": lambda x, t, **kw: F.cross_entropy(x, t, **kw),
+           "cross_entropy_smoothed": lambda x, t, **kw: F.cross_entropy(x, t, label_smoothing=0.1, **kw),
+           "nll_loss": lambda x, t, **kw: F.nll_loss(x.log_softmax(1), t, **kw)}
+    for targets, weight, nan_rows in (([-100, -100, -100], None, []), ([0, 0, -100], [0.0, 1, 1, 1], [0, 1])):
+        x = tg.tensor(x0, requires_grad=True)
+        kw = {} if weight is None else {"weight": tg.tensor(np.array(weight))}
+        out = fns[loss](x, tg.tensor(targets), **kw)
+        (g,) = tg.autograd.grad(out, x, create_graph=create_graph)
+        assert np.isnan(out.item())
+        assert np.all(np.isnan(g.numpy()[nan_rows]))
+        np.testing.assert_array_equal(np.delete(g.numpy(), nan_rows, axis=0), 0)

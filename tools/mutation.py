@@ -151,6 +151,22 @@ EQUIVALENT: dict[str, str] = {
     "tinygrad_np.ops.reduce.xǁLogSumExpǁforward__mutmut_39": "copy= of astype on np.where's fresh result",
     "tinygrad_np.ops.reduce.xǁ_Extremeǁforward__mutmut_1":
         "default keepdim: every caller (Tensor.max/min/amax/amin) passes keepdim",
+    "tinygrad_np.ops.conv.xǁConvolutionǁbackward__mutmut_182":
+        "a float64 scratch buffer for dX: a float32 input gradient agrees to float32 rounding; only memory and "
+        "time change (as backward__mutmut_101)",
+    "tinygrad_np.ops.conv.xǁConvolutionǁbackward__mutmut_23":
+        "folds db into the dW GEMM also when forward did not (a bias of another dtype): conv_planes folds only "
+        "when the bias needs a gradient, and then the same sums come out in another order",
+    "tinygrad_np.ops.conv.xǁConvolutionǁbackward__mutmut_330":
+        "db as a view of the freshly allocated dWᵀ buffer instead of a copy: equal values, only memory held",
+    "tinygrad_np.ops.conv.xǁConvolutionǁforward__mutmut_148":
+        "allocates a column buffer per pool thread even when the op runs serially: only memory",
+    "tinygrad_np.ops.layers.xǁBatchNormOpǁbackward_graph__mutmut_7":
+        "needs_input_grad[:4] for [:3]: BatchNormOp.apply gets three positional inputs (the running stats are "
+        "keywords), so both slices are the same three flags",
+    "tinygrad_np.ops.layers.xǁLinearOpǁbackward__mutmut_25": _UNNEEDED,
+    "tinygrad_np.ops.loss.xǁBCEWithLogitsǁbackward__mutmut_44":
+        "x > 0 for x >= 0 in the pos_weight branch: at x = 0, z = exp(-|x|) = 1, so both branches divide 1 by 2",
     "tinygrad_np.function.xǁFunctionǁapply__mutmut_46":
         "np.asarray on every forward result instead of only on non-ndarrays: for an ndarray it returns the "
         "same object, so only time changes",

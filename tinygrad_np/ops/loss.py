@@ -30,12 +30,16 @@ def reduce_loss(per: np.ndarray, reduction: str, denom: Any = None) -> np.ndarra
     return total / denom
 
 
-def upstream(grad: np.ndarray, reduction: str, denom: Any) -> np.ndarray:
-    """The factor that the reduction puts in front of each term's derivative (0-d, or per term)."""
+def upstream(grad: np.ndarray, reduction: str, denom: Any, valid: Optional[np.ndarray] = None) -> np.ndarray:
+    """The factor that the reduction puts in front of each term's derivative (0-d, or per term).
+
+    A 'mean' over a zero denominator (every target ignored, or all their weights 0) is NaN, as PyTorch's
+    loss is; its gradient is NaN too, except in the ignored rows, which PyTorch never touches (0): so the
+    factor is then per row, NaN where `valid`, 0 where ignored."""
     if reduction != "mean":
         return grad
     if not denom:
-        return np.full_like(grad, np.nan)
+        return np.full_like(grad, np.nan) if valid is None else np.where(valid, np.nan, 0).astype(grad.dtype)
     return grad / denom
 
 
@@ -54,11 +58,13 @@ def _per_row(g: Any) -> Any:
     return g if g.ndim == 0 else g.reshape(-1, 1)
 
 
-def upstream_graph(grad: Any, reduction: str, denom: Any) -> Any:
+def upstream_graph(grad: Any, reduction: str, denom: Any, valid: Optional[np.ndarray] = None) -> Any:
     """`upstream` for a Tensor gradient (backward_graph)."""
     if reduction != "mean":
         return grad
-    return grad * np.nan if not denom else grad / denom
+    if not denom:
+        return grad * (np.nan if valid is None else np.where(valid, np.nan, 0))
+    return grad / denom
 
 
 class CrossEntropy(Function):
@@ -99,7 +105,7 @@ class CrossEntropy(Function):
         (probs,) = ctx.saved_tensors
         safe, valid, w_t, denom, weight, eps, reduction = ctx.vals
         M, C = probs.shape
-        g = upstream(grad, reduction, denom)                # 0-d, or (M,) for reduction='none'
+        g = upstream(grad, reduction, denom, valid)         # 0-d, or (M,) for reduction='none' or denom 0
         gv = g if valid is None else valid * g
         # d/dx of Σ_c A_c·(−log p_c) is p·ΣA − A, with A = (1−ε)·w_t·onehot + (ε/C)·w·valid
         if weight is None:
@@ -118,7 +124,7 @@ class CrossEntropy(Function):
         safe, valid, w_t, denom, weight, eps, reduction = ctx.vals
         M, C = x.shape
         probs = x.softmax(1)
-        g = upstream_graph(grad, reduction, denom)
+        g = upstream_graph(grad, reduction, denom, valid)
         gv = g if valid is None else g * valid
         onehot = np.zeros((M, C), x.dtype)
         onehot[np.arange(M), safe] = 1
@@ -144,21 +150,21 @@ class NLL(Function):
             per = np.where(valid, per, 0)
         if w_t is not None:
             per *= w_t
-        ctx.vals = (x.shape, x.dtype, safe, w_t, denom, reduction)
+        ctx.vals = (x.shape, x.dtype, safe, valid, w_t, denom, reduction)
         return reduce_loss(per, reduction, denom)
 
     @staticmethod
     def backward(ctx, grad):
-        shape, dtype, safe, w_t, denom, reduction = ctx.vals
-        g = upstream(grad, reduction, denom)
+        shape, dtype, safe, valid, w_t, denom, reduction = ctx.vals
+        g = upstream(grad, reduction, denom, valid)
         gx = np.zeros(shape, dtype)
         gx[np.arange(shape[0]), safe] = -g if w_t is None else -w_t * g
         return gx, None, None
 
     @staticmethod
     def backward_graph(ctx, grad):
-        shape, dtype, safe, w_t, denom, reduction = ctx.vals
-        g = upstream_graph(grad, reduction, denom)
+        shape, dtype, safe, valid, w_t, denom, reduction = ctx.vals
+        g = upstream_graph(grad, reduction, denom, valid)
         onehot = np.zeros(shape, dtype)
         onehot[np.arange(shape[0]), safe] = -1 if w_t is None else -w_t
         return onehot * _per_row(g), None, None
