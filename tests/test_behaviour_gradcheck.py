@@ -129,3 +129,41 @@ def test_zero_tolerance_accepts_an_exact_match():
     """|backprop − numerical| ≤ atol + rtol·|numerical| includes equality: with both tolerances 0, a gradient
     that is exactly right (here 0 = 0) passes."""
     assert tg.gradcheck(lambda a: a * 0.0, [x4()], atol=0.0, rtol=0.0)
+
+
+class _SquareWithFlatSecondDerivative(tg.Function):
+    """x² whose create_graph backward treats x as a constant: the first derivative 2x is right, the second
+    (0 instead of 2) is wrong — what a user's Function gets wrong when it detaches inside backward_graph."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x * x
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad * 2 * x
+
+    @staticmethod
+    def backward_graph(ctx, grad):
+        return grad * (2 * ctx.parents[0].detach())
+
+
+def test_gradgradcheck_raises_on_a_wrong_second_derivative_unless_told_not_to():
+    x = tg.tensor(np.array([0.3, -1.2, 2.0]), requires_grad=True)
+    assert tg.gradcheck(_SquareWithFlatSecondDerivative.apply, [x])          # the first order is right
+    with pytest.raises(tg.GradcheckError, match="gradcheck: input 0"):
+        tg.gradgradcheck(_SquareWithFlatSecondDerivative.apply, [x])
+    assert tg.gradgradcheck(_SquareWithFlatSecondDerivative.apply, [x], raise_exception=False) is False
+    assert tg.gradgradcheck(lambda t: t * t, [x])                              # the composed x·x is right
+
+
+def test_gradgradcheck_with_an_input_the_output_does_not_use():
+    """PyTorch: an input the function ignores has zero first and second derivatives; the check passes (and
+    still catches a wrong second derivative of the input that is used)."""
+    x = tg.tensor(np.array([0.3, -1.2, 2.0]), requires_grad=True)
+    unused = tg.tensor(np.array([1.0, 2.0]), requires_grad=True)
+    assert tg.gradgradcheck(lambda a, b: (a ** 3).sum(), [x, unused])
+    with pytest.raises(tg.GradcheckError):
+        tg.gradgradcheck(lambda a, b: _SquareWithFlatSecondDerivative.apply(a).sum(), [x, unused])

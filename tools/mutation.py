@@ -167,6 +167,9 @@ EQUIVALENT: dict[str, str] = {
     "tinygrad_np.ops.layers.xǁLinearOpǁbackward__mutmut_25": _UNNEEDED,
     "tinygrad_np.ops.loss.xǁBCEWithLogitsǁbackward__mutmut_44":
         "x > 0 for x >= 0 in the pos_weight branch: at x = 0, z = exp(-|x|) = 1, so both branches divide 1 by 2",
+    "tinygrad_np.gradcheck.x_gradgradcheck__mutmut_63":
+        "np.asarray(tensor, float64) instead of np.asarray(tensor._data, float64): Tensor.__array__ hands NumPy "
+        "the same data",
     "tinygrad_np.function.xǁFunctionǁapply__mutmut_46":
         "np.asarray on every forward result instead of only on non-ndarrays: for an ndarray it returns the "
         "same object, so only time changes",
