@@ -287,6 +287,9 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [f for f in args.files if f not in GROUP_OF]
     if unknown:
         parser.error(f"not a core file: {', '.join(unknown)} (choose from: {', '.join(GROUP_OF)})")
+    if args.mutants and not args.files:      # the files the named mutants live in
+        args.files = sorted({f for f in GROUP_OF for n in args.mutants
+                             if n.startswith(f.removesuffix(".py").replace("/", ".") + ".x")})
     wanted = args.files or list(GROUP_OF)
     started = datetime.datetime.now(datetime.timezone.utc)
     results = []
