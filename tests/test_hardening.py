@@ -254,11 +254,14 @@ def test_integer_and_bool_reductions_and_refusals():
 
 
 def test_empty_arg_reductions_and_pools_are_clear_errors():
-    for fn, message in [(lambda: tg.zeros(0).argmax(), "argmax: cannot take"), (lambda: tg.zeros(0).max(), "max: "),
-                        (lambda: tg.zeros(2, 0).argmin(1), "argmin: cannot take"),
-                        (lambda: F.max_pool2d(tg.zeros(0, 2, 2), 2), "max_pool2d: input of shape"),
-                        (lambda: F.conv2d(tg.zeros(1, 0, 2, 2), tg.zeros(1, 0, 1, 1)), "conv2d: input of shape")]:
-        with pytest.raises(ValueError, match=message):
+    """The error types PyTorch raises for empty arg-reductions (IndexError; RuntimeError for max() without dim)."""
+    for fn, error, message in [(lambda: tg.zeros(0).argmax(), IndexError, "argmax: cannot take"),
+                               (lambda: tg.zeros(0).max(), RuntimeError, "max: "),
+                               (lambda: tg.zeros(2, 0).argmin(1), IndexError, "argmin: cannot take"),
+                               (lambda: F.max_pool2d(tg.zeros(0, 2, 2), 2), ValueError, "max_pool2d: input of shape"),
+                               (lambda: F.conv2d(tg.zeros(1, 0, 2, 2), tg.zeros(1, 0, 1, 1)), ValueError,
+                                "conv2d: input of shape")]:
+        with pytest.raises(error, match=message):
             fn()
 
 
