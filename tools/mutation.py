@@ -170,6 +170,11 @@ EQUIVALENT: dict[str, str] = {
     "tinygrad_np.gradcheck.x_gradgradcheck__mutmut_63":
         "np.asarray(tensor, float64) instead of np.asarray(tensor._data, float64): Tensor.__array__ hands NumPy "
         "the same data",
+    "tinygrad_np.ops.movement.xǁWhereǁforward__mutmut_13":
+        "copy=True when casting x to the result dtype: np.where reads it and makes a new array, so only time changes",
+    "tinygrad_np.gradcheck.x_gradgradcheck__mutmut_91":
+        "np.zeros_like(None) is a 0-d object zero: as the constant first derivative of an unused input it adds "
+        "exactly 0 to every <v, .> the check forms, as the zeros of the input's shape do",
     "tinygrad_np.function.xǁFunctionǁapply__mutmut_46":
         "np.asarray on every forward result instead of only on non-ndarrays: for an ndarray it returns the "
         "same object, so only time changes",
