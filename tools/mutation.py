@@ -288,7 +288,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rev", help="test this commit (git archive) instead of the working tree")
     parser.add_argument("--work", type=Path, default=Path("/tmp/tinygrad_np-mutation"),
                         help="scratch directory (default /tmp/tinygrad_np-mutation)")
+    parser.add_argument("--equivalents", action="store_true",
+                        help="print EQUIVALENT as the Markdown list docs/testing.md shows, and exit")
     args = parser.parse_args(argv)
+    if args.equivalents:
+        print("\n".join(f"- `{name}`: {why}" for name, why in EQUIVALENT.items()))
+        return 0
     unknown = [f for f in args.files if f not in GROUP_OF]
     if unknown:
         parser.error(f"not a core file: {', '.join(unknown)} (choose from: {', '.join(GROUP_OF)})")
