@@ -224,6 +224,8 @@ def test_broadcast_mul_div_second_order_on_drawn_shapes(pair):
      lambda x: (lambda s: s * (1 - s) * (1 - 6 * s + 6 * s * s))(1 / (1 + np.exp(-x)))),
     ("exp", lambda x: x.exp(), np.exp),
     ("mul", lambda x: x * x * x, lambda x: np.full_like(x, 6.0)),
+    ("getitem", lambda x: x[np.array([0, 0, 3])] ** 3,                  # 6 per time an element is picked
+     lambda x: np.array([12.0, 0.0, 0.0, 6.0, 0.0])),
 ])
 def test_third_derivative_matches_closed_form(name, f, d3):
     """Nothing is special about two: differentiate three times and compare with the formula."""
@@ -321,3 +323,17 @@ def test_conv_second_order_through_a_transposed_upstream_gradient():
     (through_view,) = tg.autograd.grad((gx.transpose(2, 3) * tg.tensor(c)).sum(), w, retain_graph=True)
     (direct,) = tg.autograd.grad((gx * tg.tensor(c.transpose(0, 1, 3, 2).copy())).sum(), w)
     np.testing.assert_allclose(through_view.numpy(), direct.numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_bce_with_logits_op_on_constant_array_logits_differentiates_the_target():
+    """The op class also takes its logits as a plain ndarray (a constant, as the engine allows every Function);
+    d mean(softplus(x) − x·y)/dy = −x / n, on the plain and on the create_graph path (where, being constant in
+    y, it needs no graph, as in PyTorch)."""
+    x = np.random.default_rng(0).standard_normal((3, 4))
+    y0 = np.random.default_rng(1).uniform(0, 1, (3, 4))
+    for create_graph in (False, True):
+        y = tg.tensor(y0, requires_grad=True)
+        out = tg.ops.loss.BCEWithLogits.apply(x, y, None, None, reduction="mean")
+        (g,) = tg.autograd.grad(out, y, create_graph=create_graph)
+        np.testing.assert_allclose(g.numpy(), -x / x.size, rtol=1e-12, atol=1e-15)
+        assert g.requires_grad is False
