@@ -14,6 +14,7 @@ import numpy as np
 
 from .. import grad_mode
 from ..optim.sgd import SGD
+from . import fusion
 from .emitters import EMITTERS
 from .runtime import HELPERS, _Shape
 from .trace import Const, Node, Pack, Trace, Value
@@ -54,6 +55,7 @@ class Program:
         self.scratch: Dict[int, Any] = {}
         self.private_values: set = set()
         self.holders: Dict[int, str] = {}
+        self.fused: Dict[int, tuple] = {}    # id(node) -> its part in a rewrite of fusion.py
 
     # ---- names --------------------------------------------------------------------------------------
     def ref(self, inp: Any) -> str:
@@ -138,6 +140,7 @@ def generate(tr: Trace, result_spec: Any) -> Tuple[str, dict]:
     """The source of the program for `tr` and the namespace to exec it in."""
     tr.rename_externs()
     prog = Program(tr)
+    prog.fused = fusion.plan(tr, result_spec)
     zeroed: set = set()
     stored: Dict[int, str] = {}
     for event in tr.events:
@@ -228,6 +231,9 @@ def _returns(prog: Program, spec: Any) -> str:
 
 # ---- ops --------------------------------------------------------------------------------------------
 def _emit_op(prog: Program, node: Node) -> None:
+    role = prog.fused.get(id(node))
+    if role is not None:
+        return fusion.forward(prog, node, role)
     emitter = EMITTERS.get(node.op)
     if emitter is not None and emitter.accepts(node):
         emitter.forward(prog, node)
@@ -309,6 +315,9 @@ def _make_tensor(g: G) -> Any:
 
 
 def _node_backward(prog: Program, node: Node, gouts: List[Optional[G]]) -> List[Optional[G]]:
+    role = prog.fused.get(id(node))
+    if role is not None:
+        return fusion.backward(prog, node, role, gouts)
     if not node.ctx_name:                         # written out by its emitter
         gs = []
         for g, v in zip(gouts, node.outputs):
