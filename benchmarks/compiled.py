@@ -6,6 +6,7 @@ for the CNN: eager against compiled; and the replay cost per op of a 100-op elem
 1-element arrays against the same chain written in NumPy. The variants of one row run in interleaved
 rounds (A B C A B C ...) in one process at 1 thread (BLAS and tinygrad_np's own pool), and each ratio is the median over rounds of
 the per-round ratio, so a load change on the shared machine hits numerator and denominator alike.
+glibc keeps freed memory for reuse (tinygrad_np.allocator.keep_freed_memory), as in training.
 """
 from __future__ import annotations
 
@@ -95,7 +96,12 @@ def chain_variants() -> Dict[str, Callable[[], Any]]:
 def measure(only: Any = None, quick: bool = False, log: Callable[[str], None] = print) -> Dict[str, Any]:
     """Every row of the section (1 thread), printed through `log` as it is measured, and returned."""
     import tinygrad_np as tg
+    from tinygrad_np.allocator import keep_freed_memory
     tg.set_num_threads(1)                         # the hand baseline runs one BLAS thread; so does everyone
+    # as training (`python -m models train`) and the other sections' workers (MALLOC_ENV) run: without it,
+    # glibc hands the CNN's large arrays back to the OS on free, and the eager step page-faults them in again
+    # (~6,900 minor faults per cnn_binary step, measured) while the compiled one, holding its buffers, does not
+    keep_freed_memory()
     try:
         from threadpoolctl import threadpool_limits
         threadpool_limits(1)

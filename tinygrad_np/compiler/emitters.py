@@ -229,33 +229,40 @@ class CrossEntropyEmit(Emitter):
         x, t = node.inputs[0], node.inputs[1]
         M, C = x.shape
         out = node.outputs[0]
-        rows = prog.const(np.arange(M), "rows")
+        # x[rows, t] as x.flat[row · C + t]: one flat index array serves forward and backward, and indexing
+        # with one array costs about half of indexing with two (callgrind, the 64-16-10 MLP's step)
+        starts = prog.const(np.arange(M) * C, "row_starts")
         mx = prog.tmp("ce_max", (M, 1), x.dtype)
         sh = prog.tmp("ce_shifted", (M, C), x.dtype)
         pr = prog.tmp("ce_probs", (M, C), x.dtype)
         s = prog.tmp("ce_sum", (M,), x.dtype)
         ls = prog.tmp("ce_logsum", (M,), x.dtype)
         per = prog.tmp("ce_per_row", (M,), x.dtype)
+        sh_flat, s_col, pick = prog.local("ce_shifted_flat"), prog.local("ce_sum_col"), prog.local("ce_pick")
+        prog.header += [f"{sh_flat} = {sh}.reshape(-1)", f"{s_col} = {s}[:, None]"]     # views, made once
         xn, tn = prog.ref(x), prog.ref(t)
         prog.lines("CrossEntropy", [
+            (f"{pick} = np.add({starts}, {tn})", "flat index of each row's target: row · C + target"),
             (f"np.maximum.reduce({xn}, axis=1, keepdims=True, out={mx})", "row max"),
             (f"np.subtract({xn}, {mx}, out={sh})", "shifted = x − max"),
             (f"np.exp({sh}, out={pr})", "e^shifted"),
             (f"np.add.reduce({pr}, axis=1, out={s})", "Σ_c e^shifted"),
             (f"np.log({s}, out={ls})", "log Σ (≥ 0: s ≥ 1)"),
-            (f"np.subtract({ls}, {sh}[{rows}, {tn}], out={per})", "−log p[target]"),
+            (f"np.subtract({ls}, {sh_flat}[{pick}], out={per})", "−log p[target]"),
             (f"{out.name} = np.asarray(np.add.reduce({per}) / {M})", "mean over rows"),
-            (f"np.divide({pr}, {s}[:, None], out={pr})", "softmax, kept for backward")])
-        prog.scratch[id(node)] = (pr, rows)
+            (f"np.divide({pr}, {s_col}, out={pr})", "softmax, kept for backward")])
+        prog.scratch[id(node)] = (pr, pick)
 
     def backward(self, prog, node, g):
         x, t = node.inputs[0], node.inputs[1]
         M = x.shape[0]
-        pr, rows = prog.scratch[id(node)]
+        pr, pick = prog.scratch[id(node)]
         scale = _scale(prog, "ce_scale", g[0], lambda u: u / M, f"{g[0].name} / {M}", "CrossEntropy: upstream / N")
         gx = prog.new_grad(x)
+        gx_flat = prog.local(gx.name + "_flat")
+        prog.header.append(f"{gx_flat} = {gx.name}.reshape(-1)")
         prog.line(f"np.multiply({pr}, {scale}, out={gx.name})", "CrossEntropy: dX = softmax / N ...")
-        prog.line(f"{gx.name}[{rows}, {prog.ref(t)}] -= {scale}", "CrossEntropy: ... − onehot / N")
+        prog.line(f"{gx_flat}[{pick}] -= {scale}", "CrossEntropy: ... − onehot / N (at row · C + target)")
         return [gx] + [None] * (len(node.inputs) - 1)
 
 
