@@ -315,6 +315,10 @@ def _traced_call(self: Module, *args: Any, **kwargs: Any) -> Any:
     tr = current()
     if tr is None:
         return _orig_call(self, *args, **kwargs)
+    if self._module_hooks and any(self._module_hooks.values()):
+        raise TraceError(f"tg.compile: {type(self).__name__} has a module hook (register_forward_pre_hook, "
+                         "register_forward_hook or register_full_backward_hook); a replay would not call it. "
+                         "Remove the hook, or run this step eagerly")
     if id(self) not in tr.names:
         _name_modules(tr, self)
     if all(m is not self for m, _ in tr.modules):
@@ -408,6 +412,13 @@ def _refuse_inplace(t: Any, name: str, *args: Any, **kwargs: Any) -> Any:
                      "out-of-place form (x = x + y), or an optimizer for parameter updates (its step is compiled)")
 
 
+def _refuse_hooks(hooks: list, grad: Any, make: Any) -> Any:
+    """Tensor hooks (register_hook) run Python the generated program does not contain: refused."""
+    raise TraceError("tg.compile: a tensor hook (register_hook) ran in the traced step; a replay would not call "
+                     "it, so its effect (logging, clipping, a replaced gradient) would silently be lost. Remove "
+                     "the hook, or run this step eagerly")
+
+
 def _refuse_data_set(self: Tensor, value: Any) -> None:
     raise TraceError("tg.compile: assigning `tensor.data = ...` inside a compiled step is not supported (a replay "
                      "would not repeat it); do it outside the step")
@@ -450,6 +461,7 @@ def tracing(tr: Trace):
             swap(module, "default_generator", _refuse_random)
         swap(nn_functional, "_class_targets", _traced_class_targets)
         swap(ops_inplace, "inplace", _refuse_inplace)
+        swap(autograd, "_call_hooks", _refuse_hooks)
         swap(Tensor, "grad", property(_GRAD_SLOT.__get__, _traced_set_grad))
         swap(Tensor, "__setitem__", lambda self, index, value: _refuse_inplace(self, "setitem (t[idx] = v)"))
         swap(Tensor, "data", property(Tensor.data.fget, _refuse_data_set))
