@@ -116,6 +116,20 @@ def test_max_pool2d_ties_match_torch(geo):
     np.testing.assert_allclose(dx, tdx.numpy(), rtol=1e-12, atol=1e-14)
 
 
+@pytest.mark.parametrize("geo", MAX_GRID, ids=str)
+def test_max_pool2d_nan_windows_route_like_torch(geo):
+    """A window holding NaN pools to NaN, and torch's kernel takes every NaN it meets, so the gradient goes to
+    the window's *last* NaN in row-major order (before: to the window's last element, NaN or not)."""
+    k, s, p, d, ceil, h, w = geo
+    rng = np.random.default_rng(3)
+    x = rng.integers(0, 3, (2, 3, h, w)).astype(np.float64)
+    x[rng.uniform(size=x.shape) < 0.2] = np.nan
+    (out, tout), (dx, tdx) = _run_both(lambda t: max_pool2d(t, k, s, p, d, ceil),
+                                       lambda t: F.max_pool2d(t, k, s, p, d, ceil), [x], [True])
+    np.testing.assert_array_equal(out, tout.detach().numpy())
+    np.testing.assert_allclose(dx, tdx.numpy(), rtol=1e-12, atol=1e-14)
+
+
 AVG_GRID = [
     # kernel, stride, padding, ceil_mode, H, W
     (2, None, 0, False, 8, 8),

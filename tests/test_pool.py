@@ -214,3 +214,12 @@ def test_pool_layers_forward_and_repr():
     assert repr(nn_conv.MaxPool2d(2)) == "MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)"
     assert repr(nn_conv.AvgPool2d((2, 3), 1)) == "AvgPool2d(kernel_size=(2, 3), stride=1, padding=0)"
     assert list(mp.parameters()) == [] and mp.state_dict() == {}
+
+
+def test_max_pool_gradient_goes_to_the_last_nan_of_a_window():
+    """PyTorch's rule, without torch: [1, nan, 0.5, 4] → the NaN; [3, nan, nan, 2] → the second NaN."""
+    x = tg.tensor(np.array([[[[1.0, np.nan, 3.0, np.nan], [0.5, 4.0, np.nan, 2.0]]]]), requires_grad=True)
+    out = tg.nn.functional.max_pool2d(x, 2)
+    assert np.all(np.isnan(out.numpy()))
+    out.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy()[0, 0], [[0, 1, 0, 0], [0, 0, 1, 0]])

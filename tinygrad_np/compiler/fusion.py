@@ -11,9 +11,9 @@ is applied to the pooled gradient before the pool scatters it. Why it is exact, 
   winner is the first maximum, the same element of the window before and after the ReLU when the max is
   > 0. When the max is ≤ 0 the winners may differ, but the ReLU mask is 0 at eager's winner and is 0 for
   the rewritten window, so every element of that window gets G·0 on both paths (the same signed zero, or
-  NaN when G is inf/NaN). With a NaN in the window, both pools pick its last element (NaN compares
-  unequal to everything, so every later offset "wins"), whose ReLU mask need not be the pooled one:
-  `_nan_windows_mask` then takes the mask from the element the pool picked, as eager does.
+  NaN when G is inf/NaN). With a NaN in the window, both pools pick its last NaN (PyTorch's rule; ReLU
+  keeps NaN where it is), whose ReLU mask is 1 like the pooled NaN's; `_nan_windows_mask` takes the mask
+  from the element the pool picked all the same, so the rewrite does not depend on that rule.
 - backward: eager's dx = (G · [k = winner]) · mask, the rewrite's (G · mask) · [k = winner], with both
   factors 0 or 1: the same product (sign of G; NaN from inf·0 on both sides).
 
