@@ -178,6 +178,9 @@ EQUIVALENT: dict[str, str] = {
     "tinygrad_np.ops.loss.xǁCrossEntropyǁbackward_graph__mutmut_26":
         "a float64 one-hot for a float32 input: the engine casts the create_graph gradient back to float32, "
         "and the one-hot's 0/1 entries are exact in both dtypes, so the values agree to float32 rounding",
+    "tinygrad_np.ops.pool.xǁMaxPoolǁforward__mutmut_120":
+        "xp[:2].nbytes for one sample's bytes: it decides only how the batch is chunked and whether the chunks "
+        "run on threads; every sample's windows are its own, so the values are the same bit for bit",
     "tinygrad_np.function.xǁFunctionǁapply__mutmut_46":
         "np.asarray on every forward result instead of only on non-ndarrays: for an ndarray it returns the "
         "same object, so only time changes",
