@@ -100,9 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--seed", type=_non_negative(int), help="random seed for initialisation and shuffling, "
                    f"an integer >= 0 (default: {HELP_DEFAULT})")
     how = t.add_mutually_exclusive_group()
-    how.add_argument("--eager", action="store_true", help="run the training steps eagerly (default for the CNNs)")
-    how.add_argument("--compiled", action="store_true", help="run them through tg.compile (default for the MLPs, "
-                     "where it is faster; the same numbers bit for bit either way)")
+    how.add_argument("--eager", action="store_true", help="run the training steps eagerly (default for mnist_cnn)")
+    how.add_argument("--compiled", action="store_true", help="run them through tg.compile (default for the MLPs and "
+                     "cnn_binary, where it is faster; the same numbers bit for bit either way)")
     t.add_argument("--out", metavar="DIR", help="run folder (default runs/NAME); an existing run is never "
                    "overwritten: DIR-2, DIR-3, ... is used instead")
     t.add_argument("--hidden", type=_ints, metavar="N,N,...", help="hidden layer sizes, e.g. 20,7,5 ('none': no "

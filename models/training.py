@@ -37,10 +37,11 @@ def _loss(logits: tg.Tensor, target: tg.Tensor, head: str) -> tg.Tensor:
 
 
 def compiles_by_default(spec: ModelSpec) -> bool:
-    """Whether `train` compiles this model's steps: yes for the MLPs (from the second epoch on, compiled ÷
-    eager s/epoch 0.56-0.98 at 1 thread, 0.71 at 2, README), no for the CNNs, whose time is in the conv and
-    pool kernels that a replay calls just as eager does (1.00 at 1 thread, 1.06 at 2: nothing to gain)."""
-    return spec.net == "mlp"
+    """Whether `train` compiles this model's steps: where it was measured faster. The MLPs (from the second
+    epoch on, compiled ÷ eager s/epoch 0.56-0.98 at 1 thread, 0.71 at 2) and cnn_binary since the ReLU-before-
+    pool rewrite (0.68-0.83 at 1 thread, epochs 2-3 of interleaved fits, 2026-12-02 evening). mnist_cnn stays
+    eager until it is measured the same way."""
+    return spec.net in ("mlp", "cnn_binary")
 
 
 def make_step(model: nn.Module, opt, head: str, compiled: bool = True) -> Callable:
