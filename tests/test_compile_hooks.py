@@ -7,19 +7,13 @@ import tinygrad_np as tg
 import tinygrad_np.nn as nn
 import tinygrad_np.nn.functional as F
 from tinygrad_np.compiler import TraceError
+from test_compile import make_step
 
 
 def _setup():
     tg.manual_seed(0)
     model = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2))
-    opt = tg.optim.SGD(model.parameters(), lr=0.1)
-
-    def step(x, y):
-        opt.zero_grad()
-        loss = F.cross_entropy(model(x), y)
-        loss.backward()
-        opt.step()
-        return loss
+    step = make_step(model, tg.optim.SGD(model.parameters(), lr=0.1), "ce")
     x = tg.tensor(np.random.default_rng(1).standard_normal((5, 4)).astype(np.float32))
     y = tg.tensor(np.array([0, 1, 1, 0, 1]))
     return model, step, x, y

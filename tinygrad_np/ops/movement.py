@@ -153,9 +153,10 @@ class Where(Function):
     @staticmethod
     def forward(ctx, cond, x, y):
         ctx.save_for_backward(cond)
-        dt = result_type(x, y)               # PyTorch's: where(c, 1.0, 0.0) is float32, np.where's float64
-        with quiet():                        # a Python float past float32's range is inf, as in PyTorch
-            x, y = np.asarray(x).astype(dt, copy=False), np.asarray(y).astype(dt, copy=False)
+        if not (type(x) is np.ndarray and type(y) is np.ndarray and x.dtype == y.dtype):   # else: nothing to do
+            dt = result_type(x, y)           # PyTorch's: where(c, 1.0, 0.0) is float32, np.where's float64
+            with quiet():                    # a Python float past float32's range is inf, as in PyTorch
+                x, y = np.asarray(x).astype(dt, copy=False), np.asarray(y).astype(dt, copy=False)
         try:
             return np.where(cond, x, y)
         except ValueError:

@@ -147,11 +147,12 @@ class MaxPool(Function):
                 best, new = new, best
             if len(slabs) % 2 == 0:                              # an odd number of swaps: best is the temporary
                 np.copyto(out[b], best)
-            if out.dtype.kind == "f":                            # a NaN makes every later offset "win" above;
-                nan = np.isnan(out[b])                           # PyTorch's kernel takes each NaN it meets,
-                if nan.any():                                    # so its winner is the window's last NaN
-                    for k, s in enumerate(slabs):
-                        np.copyto(win, k, where=nan & np.isnan(s[b]), casting="unsafe")
+            # A NaN makes every later offset "win" above; PyTorch's kernel takes each NaN it meets, so its
+            # winner is the window's last NaN. One reduction (NaN propagates through max) finds such windows.
+            if out.dtype.kind == "f" and out[b].size and np.isnan(np.maximum.reduce(out[b], axis=None)):
+                nan = np.isnan(out[b])
+                for k, s in enumerate(slabs):
+                    np.copyto(win, k, where=nan & np.isnan(s[b]), casting="unsafe")
         _by_batch(x.shape[0], xp[:1].nbytes, body)
         if need:
             ctx.save_for_backward(idx)
