@@ -93,6 +93,48 @@ def chain_variants() -> Dict[str, Callable[[], Any]]:
     return {"numpy": numpy_chain, "compiled": compiled_chain}
 
 
+def floor_step(hand_trainer: Any) -> Callable[[], Any]:
+    """The part of the hand MLP step that every framework's step must do as well, and nothing else:
+    its matrix products (forward a Wᵀ per layer, backward Gᵀ a per layer and G W for every layer but the
+    first, on real activations and a random G of the right shapes) and SGD's update of every parameter,
+    lr·grad then p − that (NumPy has no one-pass axpy), all into preallocated outputs. Its time ÷ the
+    hand step's is the floor under compiled ÷ hand with NumPy's BLAS and ufuncs: a target below it is out
+    of reach whatever the compiler emits for the rest (bias adds, ReLU, the loss)."""
+    mlp = hand_trainer.model
+    x = hand_trainer._xy[0]
+    rng = np.random.default_rng(0)
+    Ws, bs = [W.copy() for W in mlp.W], [b.copy() for b in mlp.b]   # its own: the hand step's stay as they are
+    acts, outs, grads, d_w, d_in = [x], [], [], [], []
+    for W, b in zip(Ws, bs):
+        z = acts[-1] @ W.T + b                   # real activations: no garbage (NaN) through BLAS
+        outs.append(z)
+        acts.append(np.maximum(z, 0))
+        grads.append(rng.standard_normal(z.shape).astype(W.dtype))
+        d_w.append(np.empty_like(W))
+        d_in.append(np.empty((x.shape[0], W.shape[1]), W.dtype))
+    params = Ws + bs
+    flat_grads = np.concatenate([g.ravel() for g in d_w] + [np.zeros_like(b) for b in bs])
+    steps = np.empty_like(flat_grads)
+    views, at = [], 0
+    for p in params:
+        views.append(steps[at:at + p.size].reshape(p.shape))
+        at += p.size
+    lrs = [np.float32(mlp.lr), np.float32(-mlp.lr)]    # ± in turn: the copies stay bounded over many calls
+
+    def run() -> None:
+        for i, W in enumerate(Ws):
+            np.matmul(acts[i], W.T, out=outs[i])
+        for i in range(len(Ws) - 1, -1, -1):
+            np.matmul(grads[i].T, acts[i], out=d_w[i])
+            if i > 0:
+                np.matmul(grads[i], Ws[i], out=d_in[i])
+        lrs.reverse()
+        np.multiply(flat_grads, lrs[0], out=steps)   # as the compiled step: one lr·grad for all parameters
+        for p, step in zip(params, views):
+            np.subtract(p, step, out=p)
+    return run
+
+
 def measure(only: Any = None, quick: bool = False, log: Callable[[str], None] = print) -> Dict[str, Any]:
     """Every row of the section (1 thread), printed through `log` as it is measured, and returned."""
     import tinygrad_np as tg
@@ -112,7 +154,7 @@ def measure(only: Any = None, quick: bool = False, log: Callable[[str], None] = 
     log(f"tg.compile benchmarks (1 thread; load average {load:.1f} on {os.cpu_count()} cores at the start: "
         "a loaded shared machine moves absolute times, the side-by-side ratios much less)")
     log(f"{'row':24s} {'hand µs':>10s} {'eager µs':>10s} {'compiled µs':>12s} {'compiled/hand':>14s} "
-        f"{'eager/hand':>11s} {'compiled/eager':>15s}")
+        f"{'eager/hand':>11s} {'compiled/eager':>15s} {'floor/hand':>11s}")
     rows: List[dict] = []
     for m in specs.MODELS:
         if m.spec.net != "mlp":
@@ -124,7 +166,8 @@ def measure(only: Any = None, quick: bool = False, log: Callable[[str], None] = 
             hand = train.make_trainer("hand", m.name, b)
             eager = train.make_trainer("tinygrad_np", m.name, b)
             comp, _ = compiled_trainer(m.name, b)
-            r = side_by_side({"hand": hand.step, "eager": eager.step, "compiled": comp}, rounds, seconds, min_calls)
+            r = side_by_side({"hand": hand.step, "eager": eager.step, "compiled": comp,
+                              "floor": floor_step(hand)}, rounds, seconds, min_calls)
             rows.append(_row(m.name, b, r))
             _log_row(log, rows[-1])
     if not only or "cnn" in only or "cnn_binary" in only:
@@ -144,13 +187,15 @@ def measure(only: Any = None, quick: bool = False, log: Callable[[str], None] = 
         log(f"chain of {CHAIN_OPS} ops: NumPy {med['numpy']:.1f} µs, compiled {med['compiled']:.1f} µs → replay "
             f"costs {per_op:+.2f} µs per op above NumPy's own (forward ops counted; both include the backward)")
     log("targets: " + ", ".join(f"{k} ≤ {v}" for k, v in TARGETS.items()))
+    log("floor/hand: the hand step's matrix products and SGD update alone ÷ the hand step, the floor under "
+        "compiled/hand with NumPy's BLAS and ufuncs (every step does that work)")
     return {"load_average": load, "rounds": rounds, "rows": rows, "chain": chain, "targets": TARGETS}
 
 
 def _row(model: str, batch: int, per_round: Dict[str, list]) -> dict:
     row: Dict[str, Any] = {"model": model, "batch": batch,
                            "us": {k: statistics.median(v) * 1e6 for k, v in per_round.items()}}
-    for a, b in (("compiled", "hand"), ("eager", "hand"), ("compiled", "eager")):
+    for a, b in (("compiled", "hand"), ("eager", "hand"), ("compiled", "eager"), ("floor", "hand")):
         if a in per_round and b in per_round:
             row[f"{a}/{b}"] = ratio(per_round, a, b)
     return row
@@ -161,7 +206,7 @@ def _log_row(log: Callable[[str], None], row: dict) -> None:
     cell = lambda v, w, f: f"{v:{w}{f}}" if v is not None else " " * w   # noqa: E731
     log(f"{row['model'] + '/' + str(row['batch']):24s} {cell(us.get('hand'), 10, '.1f')} {us['eager']:10.1f} "
         f"{us['compiled']:12.1f} {cell(row.get('compiled/hand'), 14, '.2f')} {cell(row.get('eager/hand'), 11, '.2f')} "
-        f"{row['compiled/eager']:15.2f}")
+        f"{row['compiled/eager']:15.2f} {cell(row.get('floor/hand'), 11, '.2f')}")
 
 
 def main(argv: Any = None) -> int:

@@ -17,6 +17,7 @@ from .. import threads
 from ..ops.binary import Add, MatMul, Mul, Sub
 from ..ops.layers import LinearOp
 from ..ops.loss import MSE, BCEWithLogits, CrossEntropy
+from ..ops.rowwise import BLAS_DTYPES, max_by_columns, ones
 from ..ops.unary import Neg, ReLUOp, SigmoidOp, TanhOp
 from ..threads import is_large_product
 from .trace import Const, Node, Value
@@ -68,8 +69,42 @@ class LinearEmit(Emitter):
             _matmul(prog, f"{gy.name}.T", prog.ref(x), grads[1].name, _linear_mkn(node), "LinearOp: dW = Gᵀ X")
         if len(needs) == 3 and needs[2]:
             grads[2] = prog.new_grad(node.inputs[2])
-            prog.line(f"np.add.reduce({gy.name}, axis=0, out={grads[2].name})", "LinearOp: db = Σ_rows G")
+            _sum_rows(prog, gy.name, gy.shape, gy.dtype, grads[2].name, "LinearOp: db = Σ_rows G")
         return grads
+
+
+def _ones(prog: Any, n: int, dtype: Any) -> str:
+    """The name of the cached vector of n ones (one name per program, however many lines use it)."""
+    name = prog.named(ones(n, dtype), f"ONES_{n}")
+    note = f"# {name}: np.ones({n}, np.{np.dtype(dtype).name}), a constant: sums are products with it"
+    if note not in prog.header:
+        prog.header.append(note)
+    return name
+
+
+def _sum_rows(prog: Any, a: str, shape: tuple, dtype: Any, out: str, comment: str) -> None:
+    """Σ over axis 0 as ops.rowwise.sum_rows computes it (eager and replay round alike)."""
+    if np.dtype(dtype) in BLAS_DTYPES:
+        prog.line(f"np.matmul({_ones(prog, shape[0], dtype)}, {a}, out={out})",
+                  comment + " = 1ᵀ G (one gemv)")
+    else:
+        prog.line(f"np.add.reduce({a}, axis=0, out={out})", comment)
+
+
+def _row_max_lines(x: str, shape: tuple, out: str) -> List[tuple]:
+    """max over axis 1 into the (M, 1) `out`, as ops.rowwise.row_max computes it."""
+    if not max_by_columns(shape):
+        return [(f"np.maximum.reduce({x}, axis=1, keepdims=True, out={out})", "row max")]
+    col = f"{out}[:, 0]"
+    return [(f"np.maximum({x}[:, 0], {x}[:, 1], out={col})", "row max, column by column (few columns, many rows) ..."),
+            (f"for j in range(2, {shape[1]}): np.maximum({col}, {x}[:, j], out={col})", "... the other columns")]
+
+
+def _sum_columns_line(prog: Any, a: str, shape: tuple, dtype: Any, out: str, what: str) -> tuple:
+    """Σ over axis 1 as ops.rowwise.sum_columns computes it."""
+    if np.dtype(dtype) in BLAS_DTYPES:
+        return f"np.matmul({a}, {_ones(prog, shape[1], dtype)}, out={out})", what + " = A 1 (one gemv)"
+    return f"np.add.reduce({a}, axis=1, out={out})", what
 
 
 def _linear_mkn(node: Node) -> tuple:
@@ -243,10 +278,10 @@ class CrossEntropyEmit(Emitter):
         xn, tn = prog.ref(x), prog.ref(t)
         prog.lines("CrossEntropy", [
             (f"{pick} = np.add({starts}, {tn})", "flat index of each row's target: row · C + target"),
-            (f"np.maximum.reduce({xn}, axis=1, keepdims=True, out={mx})", "row max"),
+            *_row_max_lines(xn, (M, C), mx),
             (f"np.subtract({xn}, {mx}, out={sh})", "shifted = x − max"),
             (f"np.exp({sh}, out={pr})", "e^shifted"),
-            (f"np.add.reduce({pr}, axis=1, out={s})", "Σ_c e^shifted"),
+            _sum_columns_line(prog, pr, (M, C), x.dtype, s, "Σ_c e^shifted"),
             (f"np.log({s}, out={ls})", "log Σ (≥ 0: s ≥ 1)"),
             (f"np.subtract({ls}, {sh_flat}[{pick}], out={per})", "−log p[target]"),
             (f"{out.name} = np.asarray(np.add.reduce({per}) / {M})", "mean over rows"),

@@ -11,6 +11,7 @@ import numpy as np
 from ..function import Function
 from ..random import default_generator
 from ..threads import matmul
+from .rowwise import sum_rows
 
 
 class LinearOp(Function):
@@ -31,7 +32,7 @@ class LinearOp(Function):
         gx = matmul(grad, weight) if need_x else None                                 # dX = G W
         g2 = grad.reshape(-1, weight.shape[0])
         gw = matmul(g2.T, x.reshape(-1, weight.shape[1])) if need_w else None          # dW = Gᵀ X, a fresh array
-        gb = g2.sum(axis=0) if need_b else None                               # db = Σ_rows G
+        gb = sum_rows(g2) if need_b else None                                 # db = Σ_rows G = 1ᵀ G
         return (gx, gw) if len(ctx.needs_input_grad) == 2 else (gx, gw, gb)
 
     @staticmethod

@@ -16,6 +16,7 @@ import numpy as np
 from ..dtypes import quiet, quiet_function
 from ..function import Function
 from ..tensor import Tensor
+from .rowwise import row_max, sum_columns
 
 
 def reduce_loss(per: np.ndarray, reduction: str, denom: Any = None) -> np.ndarray:
@@ -77,9 +78,9 @@ class CrossEntropy(Function):
         if valid is not None:                                # ignored rows never reach the arithmetic:
             x = np.where(valid[:, None], x, 0)               # an inf there must not make the loss NaN
         with quiet():   # logits near ±3e38: x - max overflows to -inf
-            shifted = x - x.max(axis=1, keepdims=True) if C else x
+            shifted = x - row_max(x) if C else x
             probs = np.exp(shifted)
-        s = probs.sum(axis=1)
+        s = sum_columns(probs)
         with quiet():
             log_s = np.log(s)                                # s >= 1 for finite rows: never log(0)
         per = log_s - shifted[np.arange(M), safe]
