@@ -6,6 +6,7 @@ import pytest
 import tinygrad_np as tg
 from tinygrad_np import nn, optim
 import tinygrad_np.nn.functional as F
+from test_compile import make_step      # the zero_grad, loss, backward, step closure every compile test traces
 
 FLAT = "parameters at once"
 
@@ -26,16 +27,7 @@ def groups_of(model, split):
 def test_plain_sgd_steps_and_grads_equal_eager_with_one_or_two_groups(split):
     a, b = build(1), build(1)
     oa, ob = groups_of(a, split), groups_of(b, split)
-
-    def make(model, opt):
-        def step(x, y):
-            opt.zero_grad()
-            loss = F.cross_entropy(model(x), y)
-            loss.backward()
-            opt.step()
-            return loss
-        return step
-    eager, compiled = make(a, oa), tg.compile(make(b, ob))
+    eager, compiled = make_step(a, oa, "ce"), tg.compile(make_step(b, ob, "ce"))
     rng = np.random.default_rng(0)
     for i in range(6):
         x = tg.tensor(rng.standard_normal((7, 6)).astype(np.float32))
@@ -54,14 +46,7 @@ def test_plain_sgd_steps_and_grads_equal_eager_with_one_or_two_groups(split):
 def test_a_grad_kept_by_the_caller_is_overwritten_by_the_next_replay_as_documented():
     model = build(2)
     opt = optim.SGD(model.parameters(), lr=0.1)
-
-    @tg.compile
-    def step(x, y):
-        opt.zero_grad()
-        loss = F.cross_entropy(model(x), y)
-        loss.backward()
-        opt.step()
-        return loss
+    step = tg.compile(make_step(model, opt, "ce"))
     rng = np.random.default_rng(1)
     x, y = tg.tensor(rng.standard_normal((4, 6)).astype(np.float32)), tg.tensor(rng.integers(0, 3, 4))
     step(x, y); step(x, y)
