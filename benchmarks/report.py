@@ -149,10 +149,10 @@ def _compiled_table(c: Dict[str, Any]) -> List[str]:
         cell = lambda k: f"{us[k]:.4g}" if k in us else "–"                        # noqa: E731
         ratio = lambda k: f"{r[k]:.2f}×" if k in r else "–"                        # noqa: E731
         rows.append([r["model"], str(r["batch"]), cell("hand"), cell("eager"), cell("compiled"),
-                     ratio("compiled/hand"), ratio("eager/hand"), ratio("compiled/eager")])
+                     ratio("compiled/hand"), ratio("eager/hand"), ratio("compiled/eager"), ratio("floor/hand")])
     out = _table("Compiled steps (tg.compile), 1 thread: µs per step, median of interleaved rounds; ratios are "
                  "medians of per-round ratios", "model | batch | hand NumPy | eager | compiled | compiled ÷ hand | "
-                 "eager ÷ hand | compiled ÷ eager", "lrrrrrrr", rows)
+                 "eager ÷ hand | compiled ÷ eager | floor ÷ hand", "lrrrrrrrr", rows)
     if c.get("chain"):
         ch = c["chain"]
         out.append(f"A {ch['ops']}-op elementwise chain on 1-element arrays replays at {ch['us_per_op']:+.2f} µs per op "
