@@ -110,14 +110,15 @@ def floor_step(hand_trainer: Any) -> Callable[[], Any]:
         outs.append(z)
         acts.append(np.maximum(z, 0))
         grads.append(rng.standard_normal(z.shape).astype(W.dtype))
-        d_w.append(np.empty_like(W))
         d_in.append(np.empty((x.shape[0], W.shape[1]), W.dtype))
     params = Ws + bs
-    flat_grads = np.concatenate([g.ravel() for g in d_w] + [np.zeros_like(b) for b in bs])
+    flat_grads = np.zeros(sum(p.size for p in params), Ws[0].dtype)   # as compiled: the dW GEMMs write into it
     steps = np.empty_like(flat_grads)
     views, at = [], 0
     for p in params:
         views.append(steps[at:at + p.size].reshape(p.shape))
+        if len(d_w) < len(Ws):
+            d_w.append(flat_grads[at:at + p.size].reshape(p.shape))
         at += p.size
     lrs = [np.float32(mlp.lr), np.float32(-mlp.lr)]    # ± in turn: the copies stay bounded over many calls
 
