@@ -85,7 +85,6 @@ def main(argv: Any = None) -> int:
     except ImportError:
         print("PyTorch is not installed (pip install torch==2.13.0): nothing to compare with", file=sys.stderr)
         return 1
-    from threadpoolctl import threadpool_limits
     from models.data import load_source, prepare
     from models.registry import MODELS
     from tinygrad_np.allocator import keep_freed_memory
@@ -99,16 +98,15 @@ def main(argv: Any = None) -> int:
         for threads in (int(t) for t in a.threads.split(",")):
             times: Dict[str, List[float]] = {"ours": [], "torch": []}
             ratios = []
-            with threadpool_limits(threads):
-                for r in range(a.rounds + 1):
-                    pair = {}
-                    for fw in (("ours", "torch") if r % 2 else ("torch", "ours")):
-                        pair[fw] = (_ours_epoch(spec, data, threads, a.max_steps, r, compiled) if fw == "ours"
-                                    else _torch_epoch(spec, data, threads, a.max_steps, r))
-                    if r:                                 # round 0 is the warm-up
-                        ratios.append(pair["ours"] / pair["torch"])
-                        for fw in pair:
-                            times[fw].append(pair[fw])
+            for r in range(a.rounds + 1):
+                pair = {}
+                for fw in (("ours", "torch") if r % 2 else ("torch", "ours")):
+                    pair[fw] = (_ours_epoch(spec, data, threads, a.max_steps, r, compiled) if fw == "ours"
+                                else _torch_epoch(spec, data, threads, a.max_steps, r))
+                if r:                                 # round 0 is the warm-up
+                    ratios.append(pair["ours"] / pair["torch"])
+                    for fw in pair:
+                        times[fw].append(pair[fw])
             med = {fw: statistics.median(v) for fw, v in times.items()}
             print(f"| {name} | {threads} | {med['ours']:.3g} | {med['torch']:.3g} | "
                   f"{statistics.median(ratios):.2f}× [{min(ratios):.2f}–{max(ratios):.2f}] |", flush=True)

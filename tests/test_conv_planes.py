@@ -19,6 +19,12 @@ GEOMETRIES = [  # x shape, weight shape, padding, dilation, bias
 ]
 
 
+@pytest.fixture(autouse=True)
+def _planes_on_small_planes_too(monkeypatch):
+    """These geometries are small (Hp/OH up to 1.7): the kernel is tested on them, the size rule below."""
+    monkeypatch.setattr(conv_module, "PLANES_MAX_EXTRA", float("inf"))
+
+
 def _grads(x, w, b, padding, dilation, planes, need=(True, True, True), flip=False):
     original = conv_module.PLANES
     conv_module.PLANES = planes
@@ -97,3 +103,21 @@ def test_planes_path_is_taken_for_stride_one_with_input_gradient(monkeypatch):
     F.conv2d(x, w, stride=2).sum().backward()                                   # strided: the plain path
     F.conv2d(tg.Tensor(np.ones((1, 2, 5, 5))), w).sum().backward()              # no dX: the plain path
     assert calls == [1]
+
+
+@pytest.mark.parametrize("size, padding, kernel, planes", [
+    (32, 1, 3, True),       # the seed CNN's conv2: Hp/OH = 34/32, the plane layout wins (0.84-0.90x)
+    (16, 1, 3, False),      # 18/16 = 1.125: no measured gain
+    (14, 0, 5, False),      # mnist_cnn's conv2: 14/10, plain is faster (planes 1.13-1.27x)
+])
+def test_planes_only_where_the_junk_columns_are_few(monkeypatch, size, padding, kernel, planes):
+    monkeypatch.setattr(conv_module, "PLANES_MAX_EXTRA", 1.1)
+    calls = []
+    real = conv_module.conv_planes.backward
+    monkeypatch.setattr(conv_module.conv_planes, "backward", lambda *a, **k: calls.append(1) or real(*a, **k))
+    x = tg.Tensor(np.ones((1, 2, size, size)), requires_grad=True)
+    w = tg.Tensor(np.ones((3, 2, kernel, kernel)), requires_grad=True)
+    F.conv2d(x, w, padding=padding).sum().backward()
+    assert calls == ([1] if planes else [])
+    centre = x.grad.numpy()[0, 0, size // 2, size // 2]
+    assert centre == 3 * kernel * kernel                  # every window covers the centre once per filter

@@ -149,6 +149,28 @@ def test_blas_is_pinned_to_one_thread_by_a_matmul():
     assert all(lib["num_threads"] == 1 for lib in blas if lib["user_api"] == "blas")
 
 
+def test_a_convolution_pins_blas_again_after_threadpool_limits_raised_it(num_threads):
+    """threadpool_limits (user code, a benchmark) sets BLAS behind our back: inside a conv's chunks BLAS must
+    be back at one thread, or two pool threads run two-thread GEMMs each on two cores."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    tg.set_num_threads(2)
+    (tg.randn(4, 4) @ tg.randn(4, 4)).sum()                # BLAS pinned to 1: the cache says so
+    seen = []
+    real = threads.np.matmul
+
+    def spy(*args, **kwargs):
+        seen.extend(lib["num_threads"] for lib in threadpoolctl.threadpool_info() if lib["user_api"] == "blas")
+        return real(*args, **kwargs)
+    with threadpoolctl.threadpool_limits(2, user_api="blas"):
+        assert any(lib["num_threads"] == 2 for lib in threadpoolctl.threadpool_info() if lib["user_api"] == "blas")
+        x, w = tg.randn(2, 3, 8, 8, requires_grad=True), tg.randn(4, 3, 3, 3)
+        with pytest.MonkeyPatch.context() as mp:
+            from tinygrad_np.ops import conv as conv_module
+            mp.setattr(conv_module.np, "matmul", spy)
+            conv2d(x, w).sum().backward()
+    assert seen and set(seen) == {1}
+
+
 def _conv_run(geo, x, w, b, g):
     ts = [tg.Tensor(a, requires_grad=True) for a in (x, w, b)]
     out = conv2d(*ts, stride=geo["stride"], padding=geo["padding"], dilation=geo["dilation"], groups=geo["groups"])

@@ -92,9 +92,14 @@ def _controller() -> Any:
     return _blas
 
 
-def set_blas_threads(n: int) -> None:
-    """Set NumPy's BLAS thread count, skipping the call when it already is `n`."""
+def set_blas_threads(n: int, check: bool = False) -> None:
+    """Set NumPy's BLAS thread count, skipping the call when it already is `n`: as we last set it, or with
+    `check`, as BLAS itself says (~1 µs: for ops that take milliseconds, because other code -- a
+    `threadpool_limits` block, another library -- may have changed it since)."""
     global _blas_now
+    if check and _blas_now is not None and _controller():
+        if any(lib.get_num_threads() != _blas_now for lib in _blas.lib_controllers):
+            _blas_now = None
     if n == _blas_now:
         return
     ctl = _controller()
@@ -178,7 +183,7 @@ def run_chunks(fn: Callable[[int, int], None], count: int, parallel: bool = True
     the running ones have finished. Calls from inside a chunk, or with `parallel` false (the caller's
     judgement that the op is too small: see PARALLEL_FLOPS), run serially, in slot 0."""
     threads = chunk_threads(count, parallel)
-    set_blas_threads(1)
+    set_blas_threads(1, check=True)       # else a BLAS raised behind our back oversubscribes every chunk
     if threads == 1:
         for i in range(count):
             fn(i, 0)

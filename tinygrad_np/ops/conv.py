@@ -40,6 +40,10 @@ from .im2col import col2im, crop, im2col, out_size, pad, plane_contiguous, wide_
 
 CHUNK_BYTES = 1 << 20
 PLANES = True                  # the plane layout (conv_planes.py) where it applies; False: the plain path
+# ... and where its junk GEMM columns, Hp / OH times the wide grid's, stay few. Measured side by side, fwd+bwd,
+# planes ÷ plain at 1 | 2 threads: Hp/OH 1.06 (seed conv2) 0.90 | 0.84; 1.09-1.14 0.96-1.03 either way;
+# 1.25 1.27 | 1.21; 1.40 (mnist_cnn's conv2) 1.13 | 1.27 (2026-12-03, batch 32-64, float32)
+PLANES_MAX_EXTRA = 1.1
 
 
 def _chunking(xp_shape: tuple, itemsize: int, kernel: tuple, dilation: tuple, out_hw: tuple,
@@ -93,10 +97,11 @@ class Convolution(Function):
         # the wide grid (see im2col) pays off when col2im runs; otherwise its junk columns cost more
         wide = stride == (1, 1) and ctx.needs_input_grad[0] and is_grad_enabled() and plane_contiguous(xp)
         ctx.fold_bias = fold = _folds_bias(x, weight, bias, groups)
-        # backward in the plane layout (conv_planes.py) when it has a col2im to do. Measured side by side,
-        # 1 | 2 threads, fwd+bwd: the seed CNN's conv2 0.91x | 0.87x; without dX (conv1) 1.09x | 1.02x, so
-        # not there; forward stays on the wide grid (its plane version: 1.04-1.08x, the extra GEMM columns)
-        ctx.planes = PLANES and wide and groups == 1
+        # backward in the plane layout (conv_planes.py) when it has a col2im to do on big planes (see
+        # PLANES_MAX_EXTRA). Measured side by side, 1 | 2 threads, fwd+bwd: the seed CNN's conv2 0.91x | 0.87x;
+        # without dX (conv1) 1.09x | 1.02x, so not there; forward stays on the wide grid (its plane version:
+        # 1.04-1.08x, the extra GEMM columns)
+        ctx.planes = PLANES and wide and groups == 1 and xp.shape[2] <= PLANES_MAX_EXTRA * out_hw[0]
         step, per_sample, length = _chunking(xp.shape, xp.itemsize, kernel, dilation, out_hw, wide)
         out = np.empty((n, o, length), np.result_type(x, weight, *(() if bias is None else (bias,))))
         chunks = -(-n // step)
