@@ -548,6 +548,24 @@ def test_docs_compile_md_shows_the_program_models_backprop_prints(capsys):
     assert printed[printed.index("def train_step"):] == listed
 
 
+@pytest.mark.parametrize("model, batch, heading", [("digits_mlp", "32", "## Seed 003"), ("rabbit_cat_mlp", "64", "## Seed 000")])
+def test_docs_compile_md_seed_tables_quote_lines_of_the_printed_program(capsys, model, batch, heading):
+    """Every whole `np.…(…)` or `matmul(…)` call the seed tables quote (no "..." in it) is a line of `models backprop`'s
+    program, so the tables cannot go stale when an emitter changes (they did once: db's add.reduce)."""
+    import re
+    from pathlib import Path
+    from models.cli import main
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "compile.md").read_text()
+    section = doc[doc.index(heading):]
+    table = section[:section.index("\n\n", section.index("|---|"))]
+    quoted = [q for q in re.findall(r"`((?:np\.|matmul\()[^`]*\))`", table) if "..." not in q]
+    assert len(quoted) >= 5
+    assert main(["backprop", model, "--batch-size", batch]) == 0
+    printed = capsys.readouterr().out
+    for q in quoted:
+        assert q in printed, q
+
+
 @pytest.mark.parametrize("act", ["sigmoid", "tanh", "leaky"])
 @pytest.mark.parametrize("loss_name", ["ce", "mse", "bce"])
 def test_activations_and_losses_written_out_equal_eager(act, loss_name):
