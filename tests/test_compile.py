@@ -1,5 +1,6 @@
-"""tg.compile: a compiled step gives eager's numbers (bit for bit), retraces when it must, and refuses
-what it cannot capture.
+"""tg.compile: a compiled step gives eager's numbers (bit for bit) and retraces when it must. What it
+refuses to capture is in test_compile_refusals.py, its generated source in test_compile_source.py; the
+shared models, steps and batches in compile_helpers.py.
 
 Every comparison builds two identical models from one seed, trains one eagerly and one through the
 compiled step on the same batches, and compares all parameters with `np.array_equal`: the generated
@@ -14,77 +15,7 @@ import tinygrad_np as tg
 from tinygrad_np import nn, optim
 import tinygrad_np.nn.functional as F
 from tinygrad_np.compiler import TraceError
-
-OPTIMIZERS = {
-    "sgd": lambda ps: optim.SGD(ps, lr=0.1),
-    "sgd_momentum": lambda ps: optim.SGD(ps, lr=0.05, momentum=0.9, weight_decay=1e-3),
-    "sgd_nesterov": lambda ps: optim.SGD(ps, lr=0.05, momentum=0.9, nesterov=True),
-    "adam": lambda ps: optim.Adam(ps, lr=1e-2),
-    "adamw": lambda ps: optim.AdamW(ps, lr=1e-2, weight_decay=0.1),
-    "rmsprop": lambda ps: optim.RMSprop(ps, lr=1e-3, momentum=0.5, centered=True),
-}
-ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "leaky": nn.LeakyReLU}
-
-
-def mlp(sizes, act, seed, dtype=np.float32, dropout=0.0, batchnorm=False):
-    tg.manual_seed(seed)
-    layers = []
-    for i, (a, b) in enumerate(zip(sizes, sizes[1:])):
-        layers.append(nn.Linear(a, b))
-        if i < len(sizes) - 2:
-            if batchnorm:
-                layers.append(nn.BatchNorm1d(b))
-            layers.append(ACTIVATIONS[act]())
-            if dropout:
-                layers.append(nn.Dropout(dropout))
-    return nn.Sequential(*layers).to(dtype)
-
-
-def make_step(model, opt, loss_name):
-    def step(x, y):
-        opt.zero_grad()
-        out = model(x)
-        loss = F.cross_entropy(out, y) if loss_name == "ce" else F.mse_loss(out, y) if loss_name == "mse" else \
-            F.binary_cross_entropy_with_logits(out, y)
-        loss.backward()
-        opt.step()
-        return loss
-    return step
-
-
-def batches(n, batch, d_in, d_out, loss_name, dtype, seed=0):
-    rng = np.random.default_rng(seed)
-    for _ in range(n):
-        x = tg.tensor(rng.standard_normal((batch, d_in)).astype(dtype))
-        if loss_name == "ce":
-            y = tg.tensor(rng.integers(0, d_out, batch))
-        elif loss_name == "bce":
-            y = tg.tensor(rng.integers(0, 2, (batch, d_out)).astype(dtype))
-        else:
-            y = tg.tensor(rng.standard_normal((batch, d_out)).astype(dtype))
-        yield x, y
-
-
-def assert_same_params(a, b, what=""):
-    for (name, p), (_, q) in zip(a.named_parameters(), b.named_parameters()):
-        assert np.array_equal(p.numpy(), q.numpy()), f"{what} parameter {name} differs: max |Δ| = " \
-            f"{np.abs(p.numpy() - q.numpy()).max()}"
-    for (name, p), (_, q) in zip(a.named_buffers(), b.named_buffers()):
-        assert np.array_equal(p.numpy(), q.numpy()), f"{what} buffer {name} differs"
-
-
-def train_both(sizes, act, opt_name, loss_name, dtype, steps=12, batch=8, **kw):
-    eager_model, comp_model = mlp(sizes, act, 1, dtype, **kw), mlp(sizes, act, 1, dtype, **kw)
-    eager_step = make_step(eager_model, OPTIMIZERS[opt_name](eager_model.parameters()), loss_name)
-    comp_step = tg.compile(make_step(comp_model, OPTIMIZERS[opt_name](comp_model.parameters()), loss_name))
-    data = list(batches(steps, batch, sizes[0], sizes[-1], loss_name, dtype))
-    tg.manual_seed(7)
-    eager_losses = [eager_step(x, y).item() for x, y in data]
-    tg.manual_seed(7)
-    comp_losses = [comp_step(x, y).item() for x, y in data]
-    assert eager_losses == comp_losses
-    assert_same_params(eager_model, comp_model, f"{opt_name}/{loss_name}/{np.dtype(dtype).name}")
-    return comp_step
+from compile_helpers import ACTIVATIONS, OPTIMIZERS, assert_same_params, batches, make_step, mlp, train_both
 
 
 @pytest.mark.parametrize("opt_name", sorted(OPTIMIZERS))
@@ -189,36 +120,6 @@ def test_outside_parameter_changes_are_seen():
     assert_same_params(a, b, "after outside changes")
 
 
-@pytest.mark.parametrize("read", [lambda t: t.item(), lambda t: bool(t), lambda t: t.numpy(),
-                                  lambda t: float(t), lambda t: t.tolist(), lambda t: np.asarray(t)],
-                         ids=["item", "bool", "numpy", "float", "tolist", "asarray"])
-def test_reading_a_value_inside_a_trace_raises_and_reading_after_is_free(read):
-    model = mlp([3, 2], "relu", 0)
-
-    @tg.compile
-    def step(x):
-        out = model(x).sum()
-        read(out)
-        return out
-    x = tg.randn(4, 3)
-    with pytest.raises(TraceError, match="reads a tensor's value while the step is being traced"):
-        step(x)
-
-    @tg.compile
-    def fine(x):
-        return model(x).sum()
-    assert fine(x).item() == model(x).sum().item()
-    assert fine(x).item() == model(x).sum().item()           # the replayed result reads freely, too
-
-
-def test_branching_on_a_tensor_raises():
-    @tg.compile
-    def step(x):
-        return x * 2 if x.sum() > 0 else x
-    with pytest.raises(TraceError):
-        step(tg.randn(3, requires_grad=True))
-
-
 class ScaledSquare(tg.Function):
     """s·x² with a gradient for both x and the scale s (a user Function with two inputs)."""
 
@@ -256,51 +157,6 @@ def test_a_user_function_replays_through_its_forward_and_backward():
     assert "ScaledSquare.forward" in src and "ScaledSquare: its own backward" in src
     # and the update really moved both parameters (the user's backward ran on every replay)
     assert not np.array_equal(compiled[1], np.linspace(-1, 1, 5)) and compiled[2][0] != 0.7
-
-
-def test_what_cannot_be_captured_fails_at_trace_time_naming_it():
-    model = mlp([3, 4], "relu", 0)
-
-    @tg.compile
-    def uses_argmax(x):
-        return model(x).argmax(dim=1)
-    with pytest.raises(TraceError, match="argmax"):
-        uses_argmax(tg.randn(2, 3))
-
-    @tg.compile
-    def draws_noise(x):
-        return model(x + tg.randn(2, 3)).sum()
-    with pytest.raises(TraceError, match="random numbers"):
-        draws_noise(tg.randn(2, 3))
-    assert tg.randn(2).shape == (2,)                          # the swapped methods are back after a failure
-    assert tg.tensor([1.5]).item() == 1.5
-
-
-@pytest.mark.parametrize("write", [
-    lambda h, p: h.add_(1.0), lambda h, p: h.mul_(2.0), lambda h, p: h.clamp_(min=0.0),
-    lambda h, p: h.__setitem__(0, 0.0), lambda h, p: h.zero_(), lambda h, p: p.data.sub_(0.1),
-    lambda h, p: setattr(p, "data", p.data * 0.5)],
-    ids=["add_", "mul_", "clamp_", "setitem", "zero_", "data.sub_", "data="])
-def test_in_place_writes_are_refused_at_trace_time(write):
-    """A write into a tensor's memory is not an op the tracer records: a replay would skip it and compute
-    something other than eager, so the trace must refuse it (and leave nothing swapped behind)."""
-    model = mlp([3, 4], "relu", 0)
-    weight = model[0].weight
-    before = weight.numpy().copy()
-
-    @tg.compile
-    def step(x):
-        h = model(x) * 1.0
-        with tg.no_grad():
-            write(h, weight)
-        return h.sum()
-    with pytest.raises(TraceError, match="in-place|data = "):
-        step(tg.randn(2, 3))
-    t = tg.ones(2)
-    t.add_(1.0)
-    t.data = tg.zeros(3)                                      # eager in-place works again after the failure
-    assert t.numpy().tolist() == [0.0, 0.0, 0.0]
-    assert np.array_equal(weight.numpy(), before)             # refused before the write
 
 
 @pytest.mark.parametrize("threads", [1, 2])
@@ -361,37 +217,6 @@ def test_grad_set_to_none_by_hand_is_replayed():
     assert w.grad.numpy().tolist() == [1.0, 1.0]
 
 
-def test_generated_source_names_and_comments():
-    class Net(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.fc1, self.relu1, self.fc2 = nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3)
-
-        def forward(self, x):
-            return self.fc2(self.relu1(self.fc1(x)))
-    model = Net()
-    opt = optim.SGD(model.parameters(), lr=0.1)
-    step = tg.compile(make_step(model, opt, "ce"))
-    x, y = next(batches(1, 8, 4, 3, "ce", np.float32))
-    step(x, y)
-    src = step.source()
-    for needle in ("fc1_weight", "d_fc2_weight", "relu1", "out=", "# LinearOp: dW = Gᵀ X",
-                   "np.subtract(fc1_weight, step_fc1_weight, out=fc1_weight)"):
-        assert needle in src
-    body = [line for line in src.split("def step(")[1].splitlines()[1:-1]
-            if line.strip() not in ("try:", "raise Retrace")]
-    assert all("  # " in line for line in body if "," in line or "np." in line)   # every op line says its op
-
-
-def test_eager_mode_is_untouched_after_tracing():
-    from tinygrad_np.function import Function
-    from tinygrad_np.tensor import Tensor
-    before = (Function.__dict__["apply"], Tensor.__dict__["backward"], Tensor.__dict__["item"])
-    model = mlp([3, 2], "relu", 0)
-    tg.compile(lambda x: model(x).sum())(tg.randn(2, 3))
-    assert (Function.__dict__["apply"], Tensor.__dict__["backward"], Tensor.__dict__["item"]) == before
-
-
 def test_replayed_batches_are_checked_like_eager_and_lr_changes_are_seen():
     model = mlp([4, 5, 3], "relu", 0)
     opt = optim.SGD(model.parameters(), lr=0.1)
@@ -411,16 +236,6 @@ def test_replayed_batches_are_checked_like_eager_and_lr_changes_are_seen():
         step(x, y); eager(x, y); sched.step(); twin_sched.step()
     assert_same_params(model, twin, "with a scheduler")
     assert step.traces == 1
-
-
-def test_models_backprop_prints_the_generated_step(capsys):
-    from models.cli import main
-    assert main(["backprop", "digits_mlp", "--batch-size", "4"]) == 0
-    out = capsys.readouterr().out
-    assert "def train_step(x_tensor, y_tensor):" in out
-    assert "np.matmul(d_linear2.T, relu1, out=d_linear2_weight)" in out and "(4, 32)" in out
-    assert main(["backprop", "no_such_model"]) == 2
-    assert "unknown model" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("name", ["rabbit_cat_mlp", "catnoncat_deep", "cnn_binary", "digits_mlp", "mnist_binary",
@@ -481,26 +296,6 @@ def test_drawn_cnns_equal_eager(channels, kernel, pool, padding, opt_name):
     assert_same_params(a, b, "drawn cnn")
 
 
-def test_tensors_made_from_values_inside_the_step_are_refused_and_indexing_by_a_target_replays():
-    model = mlp([3, 4], "relu", 0)
-
-    @tg.compile
-    def uses_one_hot(x, y):
-        return (model(x) * F.one_hot(y, 4)).sum()
-    with pytest.raises(TraceError, match="made inside the step outside the graph"):
-        uses_one_hot(tg.randn(2, 3), tg.tensor(np.array([1, 3])))
-
-    @tg.compile
-    def picks(x, y):                                          # out[rows, y]: the index holds the argument y
-        out = model(x)
-        return out[np.arange(2), y].sum()
-    x = tg.randn(2, 3)
-    for labels in ([1, 3], [0, 2], [3, 3]):
-        y = tg.tensor(np.array(labels))
-        assert picks(x, y).item() == model(x)[np.arange(2), y].sum().item()
-    assert picks.traces == 1
-
-
 def test_an_eval_step_under_no_grad_and_gradient_accumulation_across_calls_match_eager():
     model, twin = mlp([5, 6, 3], "tanh", 0, batchnorm=True), mlp([5, 6, 3], "tanh", 0, batchnorm=True)
     model.eval(); twin.eval()
@@ -535,35 +330,6 @@ def test_the_traced_call_and_the_replays_return_detached_copies():
     kept = [step(x, y) for _ in range(3)]
     assert all(t.grad_fn is None and not t.requires_grad for t in kept)
     assert len({t.item() for t in kept}) == 3                 # each call's loss kept its own value
-
-
-def test_docs_compile_md_shows_the_program_models_backprop_prints(capsys):
-    from pathlib import Path
-    from models.cli import main
-    doc = (Path(__file__).resolve().parents[1] / "docs" / "compile.md").read_text()
-    listed = doc[doc.index("```python\ndef train_step") + len("```python\n"):]
-    listed = listed[:listed.index("```")]
-    assert main(["backprop", "digits_mlp", "--batch-size", "32"]) == 0
-    printed = capsys.readouterr().out
-    assert printed[printed.index("def train_step"):] == listed
-
-
-@pytest.mark.parametrize("model, batch, heading", [("digits_mlp", "32", "## Seed 003"), ("rabbit_cat_mlp", "64", "## Seed 000")])
-def test_docs_compile_md_seed_tables_quote_lines_of_the_printed_program(capsys, model, batch, heading):
-    """Every whole `np.…(…)` or `matmul(…)` call the seed tables quote (no "..." in it) is a line of `models backprop`'s
-    program, so the tables cannot go stale when an emitter changes (they did once: db's add.reduce)."""
-    import re
-    from pathlib import Path
-    from models.cli import main
-    doc = (Path(__file__).resolve().parents[1] / "docs" / "compile.md").read_text()
-    section = doc[doc.index(heading):]
-    table = section[:section.index("\n\n", section.index("|---|"))]
-    quoted = [q for q in re.findall(r"`((?:np\.|matmul\()[^`]*\))`", table) if "..." not in q]
-    assert len(quoted) >= 5
-    assert main(["backprop", model, "--batch-size", batch]) == 0
-    printed = capsys.readouterr().out
-    for q in quoted:
-        assert q in printed, q
 
 
 @pytest.mark.parametrize("act", ["sigmoid", "tanh", "leaky"])

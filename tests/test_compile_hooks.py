@@ -7,7 +7,7 @@ import tinygrad_np as tg
 import tinygrad_np.nn as nn
 import tinygrad_np.nn.functional as F
 from tinygrad_np.compiler import TraceError
-from test_compile import make_step
+from compile_helpers import make_step
 
 
 def _setup():

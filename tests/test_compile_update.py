@@ -6,7 +6,7 @@ import pytest
 import tinygrad_np as tg
 from tinygrad_np import nn, optim
 import tinygrad_np.nn.functional as F
-from test_compile import make_step      # the zero_grad, loss, backward, step closure every compile test traces
+from compile_helpers import make_step      # the zero_grad, loss, backward, step closure every compile test traces
 
 FLAT = "parameters at once"
 

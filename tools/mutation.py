@@ -33,8 +33,9 @@ ROOT = Path(__file__).resolve().parents[1]
 GROUPS = {
     "engine": (["dtypes", "autograd", "function", "tensor"],
                ["test_engine", "test_core_function", "test_core_dtypes", "test_errors_core", "test_tensor",
-                "test_custom_ops_doc", "test_behaviour_engine", "test_promotion", "test_hardening", "test_hooks",
-                "test_anomaly", "test_inplace", "test_higher_order", "test_autograd_functional", "test_torch_surface"]),
+                "test_custom_ops_doc", "test_behaviour_functions", "test_behaviour_tensor", "test_promotion",
+                "test_hardening", "test_hooks", "test_anomaly", "test_inplace", "test_higher_order",
+                "test_autograd_functional", "test_torch_surface"]),
     "ops": (["ops/unary", "ops/binary", "ops/reduce", "ops/movement", "ops/tensor_api"],
             ["test_ops_grad", "test_core_movement_grad", "test_torch_parity_core", "test_tensor",
              "test_behaviour_ops", "test_promotion", "test_hardening", "test_unary_math", "test_torch_surface",
