@@ -46,6 +46,7 @@ def test_row_max_equals_np_max_exactly_and_writes_into_out(shape, dtype, seed):
     np.testing.assert_array_equal(out, a.max(axis=1, keepdims=True))
 
 
+@pytest.mark.filterwarnings("ignore:invalid value encountered")    # inf + -inf: NumPy's own sums warn too
 @pytest.mark.parametrize("shape", [(600, 10), (8, 10)])      # the column loop, and maximum.reduce
 def test_nan_and_inf_propagate_as_in_numpys_reductions(shape):
     a = _array(shape, np.float32, 0)
