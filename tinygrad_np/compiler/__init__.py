@@ -9,9 +9,10 @@
         return loss
 
 The first call with a new signature (the arguments' shapes, dtypes and requires_grad, grad mode, the
-train/eval mode of every module the step called) runs the step eagerly while recording it (trace.py),
-writes the program it amounts to (codegen.py, emitters.py) and `exec`s that source once; later calls
-with that signature call the program. `train_step.source()` is the program of the latest trace.
+train/eval mode of every module the step called) runs the step eagerly while recording it (recording.py,
+into trace.py's Trace), writes the program it amounts to (codegen.py, emitters.py) and `exec`s that
+source once; later calls with that signature call the program. `train_step.source()` is the program of
+the latest trace.
 See docs/compile.md.
 """
 from __future__ import annotations
@@ -25,7 +26,8 @@ from typing import Any, Callable, Dict, List, Optional
 from ..tensor import Tensor
 from .codegen import generate
 from .runtime import Retrace
-from .trace import Trace, TraceError, tracing
+from .recording import tracing
+from .trace import Trace, TraceError
 
 __all__ = ["compile", "CompiledStep", "TraceError"]
 
