@@ -104,7 +104,7 @@ def floor_step(hand_trainer: Any) -> Callable[[], Any]:
     x = hand_trainer._xy[0]
     rng = np.random.default_rng(0)
     Ws, bs = [W.copy() for W in mlp.W], [b.copy() for b in mlp.b]   # its own: the hand step's stay as they are
-    acts, outs, grads, d_w, d_in = [x], [], [], [], []
+    acts, outs, grads, d_in = [x], [], [], []
     for W, b in zip(Ws, bs):
         z = acts[-1] @ W.T + b                   # real activations: no garbage (NaN) through BLAS
         outs.append(z)
@@ -114,12 +114,11 @@ def floor_step(hand_trainer: Any) -> Callable[[], Any]:
     params = Ws + bs
     flat_grads = np.zeros(sum(p.size for p in params), Ws[0].dtype)   # as compiled: the dW GEMMs write into it
     steps = np.empty_like(flat_grads)
-    views, at = [], 0
-    for p in params:
-        views.append(steps[at:at + p.size].reshape(p.shape))
-        if len(d_w) < len(Ws):
-            d_w.append(flat_grads[at:at + p.size].reshape(p.shape))
-        at += p.size
+    ends = np.cumsum([p.size for p in params])
+
+    def per_param(flat: np.ndarray) -> list:
+        return [flat[end - p.size:end].reshape(p.shape) for p, end in zip(params, ends)]
+    views, d_w = per_param(steps), per_param(flat_grads)[:len(Ws)]
     lrs = [np.float32(mlp.lr), np.float32(-mlp.lr)]    # ± in turn: the copies stay bounded over many calls
 
     def run() -> None:

@@ -97,9 +97,8 @@ def set_blas_threads(n: int, check: bool = False) -> None:
     `check`, as BLAS itself says (~1 µs: for ops that take milliseconds, because other code -- a
     `threadpool_limits` block, another library -- may have changed it since)."""
     global _blas_now
-    if check and _blas_now is not None and _controller():
-        if any(lib.get_num_threads() != _blas_now for lib in _blas.lib_controllers):
-            _blas_now = None
+    if check and (ctl := _controller()) and any(lib.get_num_threads() != n for lib in ctl.lib_controllers):
+        _blas_now = None
     if n == _blas_now:
         return
     ctl = _controller()

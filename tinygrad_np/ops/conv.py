@@ -46,6 +46,11 @@ PLANES = True                  # the plane layout (conv_planes.py) where it appl
 PLANES_MAX_EXTRA = 1.1
 
 
+def planes_pay(padded_height: int, out_height: int) -> bool:
+    """Whether the plane-layout backward is worth its extra GEMM columns (Hp / OH of them; see above)."""
+    return padded_height <= PLANES_MAX_EXTRA * out_height
+
+
 def _chunking(xp_shape: tuple, itemsize: int, kernel: tuple, dilation: tuple, out_hw: tuple,
               wide: bool) -> Tuple[int, int, int]:
     """(samples per chunk, column elements per sample, columns per kernel offset L)."""
@@ -101,7 +106,7 @@ class Convolution(Function):
         # PLANES_MAX_EXTRA). Measured side by side, 1 | 2 threads, fwd+bwd: the seed CNN's conv2 0.91x | 0.87x;
         # without dX (conv1) 1.09x | 1.02x, so not there; forward stays on the wide grid (its plane version:
         # 1.04-1.08x, the extra GEMM columns)
-        ctx.planes = PLANES and wide and groups == 1 and xp.shape[2] <= PLANES_MAX_EXTRA * out_hw[0]
+        ctx.planes = PLANES and wide and groups == 1 and planes_pay(xp.shape[2], out_hw[0])
         step, per_sample, length = _chunking(xp.shape, xp.itemsize, kernel, dilation, out_hw, wide)
         out = np.empty((n, o, length), np.result_type(x, weight, *(() if bias is None else (bias,))))
         chunks = -(-n // step)
